@@ -27,6 +27,7 @@ postfix_step() {
 		bash "$ANCHOR" sink postfix hold >"$RESULTS/postfix-anchor.txt" 2>&1 ||
 		log "postfix-anchor.sh exited non-zero (see postfix-anchor.txt)"
 	[ -f "$base/results.tsv" ] && cp "$base/results.tsv" "$RESULTS/postfix-results.tsv"
+	[ -f "$base/maillog" ] && tail -n 200 "$base/maillog" >"$RESULTS/postfix-maillog.txt"
 
 	# Reuse the instance the anchor configured (it stops Postfix but leaves conf + spool).
 	[ -f "$base/conf/main.cf" ] || { log "no Postfix config left by the anchor; no smtpload run"; return 0; }

@@ -19,6 +19,7 @@
 #   CONCS ["1 10 50"]  SIZES ["4096 102400"]  MODE [conn]  (conn|reuse, smtpload -mode)
 #   RSS_SESSIONS [50]  RSS_SIZE [10485760]  (RSS_SESSIONS=0 skips the RSS run)
 #   SG_PORT [2625]  SG_HTTP_PORT [2680]  UP_PORT [2626]   supportgate SMTP/HTTP, its upstream sink
+#   SG_BIN [""]      a prebuilt supportgate to run instead of building cmd/supportgate
 #   SG_EXTRA_TOML [""]   appended to the generated config (new required sections go here)
 #   POSTFIX [auto]   auto: run when possible; 0: skip      PF_REPS [1]
 #   PF_RELAY_PORT [2525]  PF_SINK_PORT [2526]  (passed to the anchor as RELAY_PORT/SINK_PORT)
@@ -48,6 +49,7 @@ SG_PORT=${SG_PORT:-2625}
 SG_HTTP_PORT=${SG_HTTP_PORT:-2680}
 UP_PORT=${UP_PORT:-2626}
 SG_EXTRA_TOML=${SG_EXTRA_TOML:-}
+SG_BIN=${SG_BIN:-}
 POSTFIX=${POSTFIX:-auto}
 PF_REPS=${PF_REPS:-1}
 PF_RELAY_PORT=${PF_RELAY_PORT:-2525}
@@ -61,6 +63,7 @@ ANCHOR=$REPO/../shared/bench/postfix-anchor.sh
 
 # /tmp: the storage dir must be on the same filesystem as /tmp (issue requirement).
 WORK=$(mktemp -d /tmp/sgbench.XXXXXX)
+chmod 755 "$WORK" # Postfix daemons (user postfix) must reach the queue dir below it
 PIDS=()        # background processes started here, stopped by PID on exit
 PF_CONF=""     # set while a Postfix instance started here may be running
 
@@ -128,8 +131,11 @@ fi
 log "step b: build"
 go build -o bin/smtpload ./cmd/smtpload || { log "FATAL: cannot build smtpload"; exit 1; }
 HAVE_SG=""
-if [ -d cmd/supportgate ]; then
-	go build -o bin/supportgate ./cmd/supportgate && HAVE_SG=1 || log "supportgate does not build; skipping its runs"
+if [ -n "$SG_BIN" ]; then
+	[ -x "$SG_BIN" ] && HAVE_SG=1 || log "SG_BIN=$SG_BIN is not executable; skipping supportgate runs"
+elif [ -d cmd/supportgate ]; then
+	SG_BIN=bin/supportgate
+	go build -o "$SG_BIN" ./cmd/supportgate && HAVE_SG=1 || log "supportgate does not build; skipping its runs"
 else
 	log "cmd/supportgate not there yet; skipping supportgate runs"
 fi
@@ -178,7 +184,7 @@ if [ -n "$HAVE_SG" ]; then
 	if port_busy "$SG_PORT"; then
 		log "port $SG_PORT busy; skipping supportgate runs"
 	else
-		bin/supportgate serve -config "$WORK/sg/config.toml" >"$WORK/sg/supportgate.log" 2>&1 &
+		"$SG_BIN" serve -config "$WORK/sg/config.toml" >"$WORK/sg/supportgate.log" 2>&1 &
 		SG_PID=$!
 		PIDS+=("$SG_PID")
 		if ! wait_port "$SG_PORT"; then
