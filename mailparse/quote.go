@@ -47,6 +47,7 @@ var (
 	// "15.03.2024, 10:00, "Иван" <ivan@x.ru>:" (Yandex), "Среда, 15 марта 2024, 10:00 +03:00 от Иван <ivan@x.ru>:" (Mail.ru)
 	reDatedAttribution = regexp.MustCompile(`\d.*<[^<>\s]+@[^<>\s]+>\s*:\s*$`)
 	reUnderscores      = regexp.MustCompile(`^\s*_{10,}\s*$`)
+	reForward          = regexp.MustCompile(`(?i)^\s*-{2,}\s*(forwarded message|пересылаемое сообщение|переслано|weitergeleitete nachricht|message transféré)|^\s*(begin forwarded message|начало переадресованного сообщения)\s*:`)
 )
 
 // findReplyHeader returns the index of the first line that starts quoted
@@ -59,6 +60,10 @@ func findReplyHeader(lines []string) int {
 		}
 		if reOriginal.MatchString(t) {
 			return i
+		}
+		if reForward.MatchString(t) {
+			// Everything below is forwarded content, headers included.
+			return -1
 		}
 		// Attribution lines: often wrapped by the client, so look at the
 		// line joined with up to two following ones.

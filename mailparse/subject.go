@@ -43,19 +43,27 @@ var subjectPrefixes = func() map[string]bool {
 // whitespace. The result keeps its case; compare with strings.EqualFold.
 // Extract the ticket tag with TaskTag first: it is removed here.
 func NormalizeSubject(s string) string {
-	s = norm.NFC.String(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > maxSubject {
+		// Nobody compares subjects past this point, and it bounds the
+		// quadratic worst case of the loop below.
+		s = strings.ToValidUTF8(s[:maxSubject], "")
+	}
+	s = norm.NFC.String(s)
 	s = strings.Join(strings.Fields(s), " ")
-	for i := 0; i < 100; i++ { // bounded: each round must shorten s
+	for {
 		t := stripTicketTags(s)
 		t = stripOnce(t)
 		t = strings.Join(strings.Fields(t), " ")
-		if t == s {
-			break
+		if len(t) >= len(s) { // every change shortens s, so this ends
+			return s
 		}
 		s = t
 	}
-	return s
 }
+
+// maxSubject is the longest subject NormalizeSubject looks at.
+const maxSubject = 4096
 
 func stripOnce(s string) string {
 	if rest, ok := stripPrefixToken(s); ok {
@@ -71,7 +79,7 @@ func stripOnce(s string) string {
 	if strings.HasPrefix(s, "[") {
 		// A list tag "[support] …". Only when something follows, so a
 		// subject that is just "[urgent]" is not emptied.
-		if end := strings.IndexByte(s, ']'); end > 1 && end < 80 && strings.TrimSpace(s[end+1:]) != "" {
+		if end := strings.IndexByte(s[:min(len(s), 80)], ']'); end > 1 && strings.TrimSpace(s[end+1:]) != "" {
 			return s[end+1:]
 		}
 	}
@@ -81,7 +89,7 @@ func stripOnce(s string) string {
 // stripPrefixToken removes one "<token>[n]:" or "<token>(n)：" prefix.
 func stripPrefixToken(s string) (string, bool) {
 	i := 0
-	for i < len(s) {
+	for i < len(s) && i < 40 { // the longest prefix is far shorter
 		r, sz := utf8.DecodeRuneInString(s[i:])
 		if !unicode.IsLetter(r) && !unicode.Is(unicode.Mn, r) && !(r == ' ' && i > 0) {
 			break
@@ -123,7 +131,7 @@ func stripPrefixToken(s string) (string, bool) {
 
 // stripTicketTags removes every [#123] / [Ticket#123] tag.
 func stripTicketTags(s string) string {
-	for k := 0; k < 20; k++ {
+	for {
 		start, end, _, ok := findTag(s)
 		if !ok {
 			break
@@ -133,8 +141,9 @@ func stripTicketTags(s string) string {
 	return s
 }
 
-// TaskTag finds the first "[#123]" or "[Ticket#123]" (any case, spaces
-// allowed inside the brackets) in a subject.
+// TaskTag finds the first "[#123]" or "[Ticket#123]" ("ticket" in any
+// case) in a subject. The form is strict — no spaces inside — so random
+// bracketed text is not taken for a ticket number.
 func TaskTag(subject string) (id int64, ok bool) {
 	_, _, id, ok = findTag(subject)
 	return id, ok
@@ -142,28 +151,44 @@ func TaskTag(subject string) (id int64, ok bool) {
 
 func findTag(s string) (start, end int, id int64, ok bool) {
 	from := 0
-	for {
+	for from < len(s) {
 		i := strings.IndexByte(s[from:], '[')
 		if i < 0 {
-			return 0, 0, 0, false
+			break
 		}
 		i += from
-		j := strings.IndexByte(s[i:], ']')
+		// Stop at the next bracket of either kind: "[[[…]" is scanned
+		// once, not once per '['.
+		j := strings.IndexAny(s[i+1:], "[]")
 		if j < 0 {
-			return 0, 0, 0, false
+			break
 		}
-		inner := strings.TrimSpace(s[i+1 : i+j])
-		if len(inner) >= 6 && strings.EqualFold(inner[:6], "ticket") {
-			inner = strings.TrimSpace(inner[6:])
-		}
-		if strings.HasPrefix(inner, "#") {
-			num := strings.TrimSpace(inner[1:])
-			if n, err := strconv.ParseInt(num, 10, 64); err == nil && n > 0 && num[0] != '+' {
-				return i, i + j + 1, n, true
+		j += i + 1
+		if s[j] == ']' {
+			if n, good := tagNumber(s[i+1 : j]); good {
+				return i, j + 1, n, true
 			}
 		}
-		from = i + 1
+		from = j
 	}
+	return 0, 0, 0, false
+}
+
+// tagNumber parses "#123" or "Ticket#123".
+func tagNumber(inner string) (int64, bool) {
+	if len(inner) > 6 && strings.EqualFold(inner[:6], "ticket") {
+		inner = inner[6:]
+	}
+	if len(inner) < 2 || inner[0] != '#' {
+		return 0, false
+	}
+	for _, c := range []byte(inner[1:]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(inner[1:], 10, 64)
+	return n, err == nil && n > 0
 }
 
 // TagSubject appends " [#id]" unless that tag is already present.

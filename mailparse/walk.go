@@ -39,7 +39,7 @@ func (w *walker) entity(h Header, body []byte, depth int, inAlternative bool) {
 		w.multipart(mt, params, body, depth)
 		return
 	}
-	w.leaf(h, mt, params, body, inAlternative)
+	w.leaf(h, mt, params, body, inAlternative, depth == 0)
 }
 
 func (w *walker) multipart(mt string, params map[string]string, body []byte, depth int) {
@@ -63,6 +63,9 @@ func (w *walker) multipart(mt string, params map[string]string, body []byte, dep
 		// A wrong boundary parameter: try the one the body actually uses.
 		if g := sniffBoundary(body); g != "" && g != b {
 			parts, closed, truncated = splitMultipart(body, g, max(room, 0))
+			if len(parts) > 0 {
+				w.msg.warnf("%s: boundary %q not found; used %q from the body", mt, b, g)
+			}
 		}
 		if len(parts) == 0 {
 			w.msg.warnf("%s: boundary %q not found; body used as text", mt, b)
@@ -87,7 +90,7 @@ func (w *walker) multipart(mt string, params map[string]string, body []byte, dep
 }
 
 // leaf handles a non-multipart entity: body text or an attachment.
-func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte, inAlternative bool) {
+func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte, inAlternative, top bool) {
 	disp, dparams := parseMediaType(h.Get("Content-Disposition"))
 	filename := firstNonEmpty(dparams["filename"], params["name"], dparams["name"])
 	data, truncated := decodeTransfer(body, h.Get("Content-Transfer-Encoding"), w.lim.MaxPartBytes)
@@ -97,8 +100,9 @@ func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte
 
 	isText := mt == "text/plain" || mt == "text/html"
 	// A text part with a file name is a file the sender attached (a log,
-	// a .txt), not what they wrote; without one it is the body.
-	if isText && disp != "attachment" && filename == "" {
+	// a .txt), not what they wrote; without one it is the body. A
+	// single-part message is always its own body, whatever its name says.
+	if isText && (top || disp != "attachment" && filename == "") {
 		w.addText(mt, params, data)
 		return
 	}
@@ -106,7 +110,7 @@ func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte
 		return // text/enriched, text/watch-html: other renderings of the body
 	}
 	if mt == "application/ms-tnef" || strings.EqualFold(filename, "winmail.dat") {
-		if atts, text, ok := parseTNEF(data, w.lim.MaxParts); ok {
+		if atts, text, ok := parseTNEF(data, max(w.lim.MaxParts-len(w.msg.Attachments), 0)); ok {
 			for _, a := range atts {
 				w.addAttachment(a)
 			}
