@@ -1,0 +1,73 @@
+// Command devmail is the demo's stand-in for the real mailbox server and
+// the smarthost: an SMTP (or LMTP) server on loopback that accepts every
+// message and prints it, so a newcomer sees what supportgate forwards and
+// sends without any outside server.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:2526", "address to listen on")
+	lmtp := flag.Bool("lmtp", false, "speak LMTP instead of SMTP")
+	full := flag.Bool("full", false, "print whole messages, not just their headers")
+	flag.Parse()
+	var mu sync.Mutex
+	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &sess{mu: &mu, full: *full}, nil
+	})
+	s := smtp.NewServer(be)
+	s.Addr, s.Domain, s.LMTP = *listen, "devmail.local", *lmtp
+	s.AllowInsecureAuth = true
+	s.EnableSMTPUTF8 = true
+	log.Printf("devmail: listening on %s (lmtp=%v); every message is printed here", *listen, *lmtp)
+	if err := s.ListenAndServe(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type sess struct {
+	mu    *sync.Mutex
+	full  bool
+	from  string
+	rcpts []string
+}
+
+func (s *sess) Reset()        { s.from, s.rcpts = "", nil }
+func (s *sess) Logout() error { return nil }
+func (s *sess) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
+	return nil
+}
+func (s *sess) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+func (s *sess) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Printf("\n===== %s  MAIL FROM:<%s>  RCPT TO:%s  %d bytes\n", time.Now().Format("15:04:05"), s.from, strings.Join(s.rcpts, ","), len(b))
+	if !s.full {
+		if i := bytes.Index(b, []byte("\r\n\r\n")); i > 0 {
+			b = b[:i]
+		}
+	}
+	os.Stdout.Write(b)
+	fmt.Println()
+	return nil
+}

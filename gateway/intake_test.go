@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"supportgate/mailtest"
+)
+
+func TestForwardBytesEqual(t *testing.T) {
+	e := newEnv(t, "")
+	// Odd but legal content: 8-bit UTF-8, a dot-leading line, long line.
+	body := "Привет!\r\n.leading dot\r\n" + strings.Repeat("x", 990) + "\r\nend"
+	msg := plainMsg("Alice <alice@customer.test>", "support@example.com", "Printer", body)
+	if err := send(t, e.g.SMTPAddr(), "alice@customer.test", []string{"Support@Example.com"}, msg); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	got := e.upstream.Wait(1, 5*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("upstream got %d messages, want 1", len(got))
+	}
+	m := got[0]
+	if m.From != "alice@customer.test" || len(m.Rcpts) != 1 || m.Rcpts[0] != "support@mail.internal.example.com" {
+		t.Errorf("envelope = %q → %q", m.From, m.Rcpts)
+	}
+	if !bytes.HasPrefix(m.Data, []byte("Received: from client.test ([127.0.0.1])\r\n\tby mx.test.example (supportgate) with ESMTP id ")) {
+		t.Errorf("no Received: first:\n%.200s", m.Data)
+	}
+	i := bytes.Index(m.Data, []byte("From: Alice"))
+	if i < 0 || string(m.Data[i:]) != msg {
+		t.Errorf("forwarded body differs from what was sent:\n%q\nwant\n%q", m.Data[max(i, 0):], msg)
+	}
+	// The spool is emptied once the last job is done.
+	waitFor(t, func() bool { return spoolCount(t, e) == 0 }, "spool emptied")
+}
+
+func TestQueueIDInReply(t *testing.T) {
+	e := newEnv(t, "")
+	c, err := smtp.Dial(e.g.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Mail("a@customer.test", nil)
+	c.Rcpt("support@example.com", nil)
+	w, _ := c.Data()
+	w.Write([]byte(plainMsg("a@customer.test", "support@example.com", "x", "y")))
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^(2\.0\.0 )?OK: queued as [0-9a-z]{16,}$`).MatchString(resp.StatusText) {
+		t.Errorf("250 text = %q, want the queue id", resp.StatusText)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	e := newEnv(t, "")
+	cases := []struct {
+		name  string
+		rcpt  string
+		size  int
+		param int64
+		code  int
+		enh   smtp.EnhancedCode
+	}{
+		{"foreign recipient", "someone@elsewhere.test", 10, 0, 550, smtp.EnhancedCode{5, 1, 1}},
+		{"our domain, no mailbox", "ceo@example.com", 10, 0, 550, smtp.EnhancedCode{5, 1, 1}},
+		{"no domain", "support", 10, 0, 501, smtp.EnhancedCode{}},
+		{"too big while streaming", "support@example.com", 1100000, 0, 552, smtp.EnhancedCode{5, 3, 4}},
+		{"too big by SIZE=", "support@example.com", 10, 2000000, 552, smtp.EnhancedCode{5, 3, 4}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := smtp.Dial(e.g.SMTPAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var opts *smtp.MailOptions
+			if tc.param > 0 {
+				opts = &smtp.MailOptions{Size: tc.param}
+			}
+			err = c.Mail("a@customer.test", opts)
+			if err == nil {
+				err = c.Rcpt(tc.rcpt, nil)
+			}
+			if err == nil {
+				var w interface {
+					Write([]byte) (int, error)
+					Close() error
+				}
+				w, err = c.Data()
+				if err == nil {
+					w.Write([]byte("Subject: big\r\n\r\n"))
+					line := strings.Repeat("a", 998) + "\r\n"
+					for n := 0; n < tc.size; n += len(line) {
+						w.Write([]byte(line))
+					}
+					err = w.Close()
+				}
+			}
+			var se *smtp.SMTPError
+			if !errors.As(err, &se) || se.Code != tc.code || (tc.enh != smtp.EnhancedCode{} && se.EnhancedCode != tc.enh) {
+				t.Fatalf("got %v, want %d %v", err, tc.code, tc.enh)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(e.upstream.Messages()); n != 0 {
+		t.Errorf("upstream got %d messages from refused transactions", n)
+	}
+	if n := spoolCount(t, e); n != 0 {
+		t.Errorf("%d spool files left by refused messages", n)
+	}
+}
+
+func TestUpstreamDownThenUpDeliversOnce(t *testing.T) {
+	// Reserve a port, close it: the upstream is down.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	e := &env{t: t, dir: t.TempDir(), smarthost: mailtest.Start(t, false)}
+	e.start("", addr)
+	if err := send(t, e.g.SMTPAddr(), "bob@customer.test", []string{"sales@example.com"}, plainMsg("bob@customer.test", "sales@example.com", "hi", "x")); err != nil {
+		t.Fatal(err)
+	}
+	// A few failed attempts happen while it is down.
+	waitFor(t, func() bool { return jobAttempts(t, e, "forward") >= 2 }, "two failed attempts")
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	up := mailtest.StartOn(t, ln, false)
+	got := up.Wait(1, 5*time.Second)
+	time.Sleep(1200 * time.Millisecond) // room for a wrong second copy
+	got = up.Messages()
+	if len(got) != 1 {
+		t.Fatalf("upstream got %d copies, want exactly 1", len(got))
+	}
+	if got[0].Rcpts[0] != "sales@example.com" {
+		t.Errorf("forward_to default: got %v, want the mailbox itself", got[0].Rcpts)
+	}
+}
+
+func TestUpstreamTempFailRetries(t *testing.T) {
+	e := newEnv(t, "")
+	e.upstream.FailData(2, mailtest.Temp)
+	if err := send(t, e.g.SMTPAddr(), "c@customer.test", []string{"support@example.com"}, plainMsg("c@customer.test", "support@example.com", "s", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.upstream.Wait(1, 5*time.Second); len(got) != 1 {
+		t.Fatalf("got %d after two 451s, want 1", len(got))
+	}
+	if n := len(e.smarthost.Messages()); n != 0 {
+		t.Errorf("a temporary failure sent %d DSNs", n)
+	}
+}
+

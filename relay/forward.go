@@ -1,0 +1,281 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/queue"
+	"supportgate/rules"
+	"supportgate/store"
+)
+
+// Job kinds this package runs.
+const (
+	KindForward = "forward" // an accepted message to the upstream mailbox server
+	KindSend    = "send"    // a message we wrote, through the outbound smarthost
+)
+
+// deliveryData is the state of a forward or send job: who is still to get
+// it and who failed for good. Delivered recipients leave Rcpts, so a retry
+// after a partial success never sends them a second copy.
+type deliveryData struct {
+	From   string       `json:"from,omitempty"` // send jobs: the envelope sender
+	Rcpts  []string     `json:"rcpts"`
+	Failed []failedRcpt `json:"failed,omitempty"`
+}
+
+type failedRcpt struct {
+	Rcpt  string `json:"rcpt"`
+	Reply string `json:"reply"`
+}
+
+// ForwardJob is the job that forwards an accepted message to rcpts.
+func ForwardJob(rcpts []string) *store.Job { return newDeliveryJob(KindForward, "", rcpts) }
+
+// SendJob is the job that sends a message we wrote from from to rcpts.
+func SendJob(from string, rcpts []string) *store.Job { return newDeliveryJob(KindSend, from, rcpts) }
+
+func newDeliveryJob(kind, from string, rcpts []string) *store.Job {
+	data, _ := json.Marshal(deliveryData{From: from, Rcpts: rcpts})
+	return &store.Job{Kind: kind, Data: data}
+}
+
+// DSNMaker writes a delivery status notification for failed recipients of
+// msg, whose header block is given.
+type DSNMaker func(cfg *rules.Config, msg *store.Message, header []byte, failed []RcptFailure) ([]byte, error)
+
+// RcptFailure is a recipient we gave up on, with the remote's answer.
+type RcptFailure struct{ Rcpt, Reply string }
+
+// Deliverer runs forward and send jobs.
+type Deliverer struct {
+	Cfg    *rules.Holder
+	Store  *store.Store
+	Runner *queue.Runner
+	Log    *slog.Logger
+	DSN    DSNMaker
+	// Sent, when set, is told of each successful send (the message's
+	// Message-ID is the caller's business; this is for metrics and tests).
+	Sent func(kind string, m *store.Message)
+}
+
+// Register installs the handlers on the runner.
+func (d *Deliverer) Register() {
+	d.Runner.Handle(KindForward, d.forward, d.bounce)
+	d.Runner.Handle(KindSend, d.send, d.sendFailed)
+}
+
+func (d *Deliverer) forward(ctx context.Context, j *store.Job) error {
+	c := d.Cfg.Get()
+	t := Target{Address: c.Upstream.Address, LMTP: c.Upstream.Protocol == "lmtp", Hostname: c.SMTP.Hostname, TLS: c.Upstream.TLS, Insecure: true}
+	return d.deliver(ctx, j, t, "")
+}
+
+func (d *Deliverer) send(ctx context.Context, j *store.Job) error {
+	c := d.Cfg.Get()
+	pass, err := rules.Secret("", c.Outbound.PasswordFile)
+	if err != nil {
+		return fmt.Errorf("outbound.password_file: %w", err)
+	}
+	t := Target{Address: c.Outbound.Address, Hostname: c.SMTP.Hostname, TLS: c.Outbound.TLS,
+		RequireTLS: c.Outbound.Username != "", Insecure: c.Outbound.InsecureSkipVerify,
+		Username: c.Outbound.Username, Password: pass}
+	return d.deliver(ctx, j, t, "send")
+}
+
+// deliver makes one attempt at the recipients still pending.
+func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind string) error {
+	var data deliveryData
+	if err := json.Unmarshal(j.Data, &data); err != nil {
+		return queue.Permanent(fmt.Errorf("bad job data: %w", err))
+	}
+	m, err := d.message(j.MsgID)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return queue.Permanent(errors.New("message record gone"))
+	}
+	from := m.From
+	if kind == "send" {
+		from = data.From
+	}
+	if len(data.Rcpts) == 0 {
+		return d.finalFailures(data)
+	}
+	results, err := Deliver(ctx, t, from, data.Rcpts, d.Store.SpoolPath(m.ID), m.Size)
+	if err != nil {
+		if IsPermanentSMTP(err) {
+			// The whole transaction was refused (MAIL or DATA): every
+			// pending recipient fails with that answer.
+			for _, r := range data.Rcpts {
+				data.Failed = append(data.Failed, failedRcpt{r, err.Error()})
+			}
+			data.Rcpts = nil
+			j.Data, _ = json.Marshal(data)
+			return queue.Permanent(err)
+		}
+		return err
+	}
+	var still []string
+	var tempErr error
+	for _, r := range results {
+		switch {
+		case r.Err == nil:
+		case IsPermanentSMTP(r.Err):
+			data.Failed = append(data.Failed, failedRcpt{r.Rcpt, r.Err.Error()})
+		default:
+			still = append(still, r.Rcpt)
+			tempErr = r.Err
+		}
+	}
+	data.Rcpts = still
+	j.Data, _ = json.Marshal(data)
+	if len(still) > 0 {
+		// Remember who got it before retrying the rest.
+		if err := d.Runner.Save(j); err != nil {
+			return err
+		}
+		return tempErr
+	}
+	if d.Sent != nil {
+		d.Sent(j.Kind, m)
+	}
+	return d.finalFailures(data)
+}
+
+// finalFailures turns recipients refused for good into a permanent error,
+// so the failure hook sends the DSN once.
+func (d *Deliverer) finalFailures(data deliveryData) error {
+	if len(data.Failed) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, f := range data.Failed {
+		parts = append(parts, f.Rcpt+": "+f.Reply)
+	}
+	return queue.Permanent(errors.New("refused: " + strings.Join(parts, "; ")))
+}
+
+func (d *Deliverer) message(id string) (*store.Message, error) {
+	var m *store.Message
+	err := d.Store.View(func(tx *bolt.Tx) (err error) { m, err = store.GetMessage(tx, id); return })
+	return m, err
+}
+
+// bounce tells the envelope sender of a forward that failed for good: a
+// 5xx from upstream, or give_up_after reached. None for a null sender
+// (never bounce a bounce).
+func (d *Deliverer) bounce(ctx context.Context, j *store.Job, cause error) func(tx *bolt.Tx) error {
+	log := d.Log.With("queue_id", j.MsgID)
+	m, err := d.message(j.MsgID)
+	if err != nil || m == nil || m.From == "" || d.DSN == nil {
+		log.Warn("no DSN sent", "reason", "null sender or message gone", "cause", cause)
+		return nil
+	}
+	var data deliveryData
+	json.Unmarshal(j.Data, &data)
+	var failed []RcptFailure
+	for _, f := range data.Failed {
+		failed = append(failed, RcptFailure{f.Rcpt, f.Reply})
+	}
+	for _, r := range data.Rcpts { // gave up while still temporary
+		failed = append(failed, RcptFailure{r, cause.Error()})
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	hdr, err := readHeader(d.Store.SpoolPath(m.ID))
+	if err != nil {
+		log.Error("DSN: cannot read original", "err", err)
+	}
+	c := d.Cfg.Get()
+	body, err := d.DSN(c, m, hdr, failed)
+	if err != nil {
+		log.Error("DSN not composed", "err", err)
+		return nil
+	}
+	return func(tx *bolt.Tx) error {
+		return queueOutbound(d.Store, tx, body, "", []string{m.From}, log)
+	}
+}
+
+func (d *Deliverer) sendFailed(ctx context.Context, j *store.Job, cause error) func(tx *bolt.Tx) error {
+	// Mail we wrote (replies, notifications, DSNs) is not bounced: the
+	// operator learns of it from the log and the failed-jobs metric.
+	d.Log.Error("outbound message not delivered", "queue_id", j.MsgID, "err", cause)
+	return nil
+}
+
+// QueueOutbound spools body (already written by the caller) and queues a
+// send job, inside tx. The file is written and fsynced first; if tx does
+// not commit, the orphan file is swept at the next start.
+func QueueOutbound(st *store.Store, tx *bolt.Tx, body []byte, from string, rcpts []string) (string, error) {
+	id := store.NewID()
+	if err := writeFileSync(st.SpoolPath(id), body); err != nil {
+		return "", err
+	}
+	if err := st.SyncDir(st.SpoolDir()); err != nil {
+		return "", err
+	}
+	m := &store.Message{ID: id, From: from, Rcpts: rcpts, Size: int64(len(body)), Received: time.Now(), Outbound: true}
+	return id, store.PutMessage(tx, m, SendJob(from, rcpts))
+}
+
+func queueOutbound(st *store.Store, tx *bolt.Tx, body []byte, from string, rcpts []string, log *slog.Logger) error {
+	id, err := QueueOutbound(st, tx, body, from, rcpts)
+	if err == nil {
+		log.Info("queued outbound", "out_id", id, "to", rcpts)
+	}
+	return err
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// readHeader returns the header block of a spool file (at most 256 KB).
+func readHeader(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	r := bufio.NewReader(f)
+	for out.Len() < 256<<10 {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break
+		}
+		out.Write(line)
+		if err != nil {
+			break
+		}
+	}
+	return out.Bytes(), nil
+}

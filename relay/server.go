@@ -1,0 +1,184 @@
+// Package relay is the SMTP side of supportgate: the listener that accepts
+// mail for the support addresses durably, and the delivery of spooled
+// messages to the upstream mailbox server and the outbound smarthost.
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"supportgate/metrics"
+	"supportgate/rules"
+	"supportgate/store"
+)
+
+// Planner returns the jobs an accepted message starts with. The session
+// knows nothing of what they are, so later stages (processing, replies,
+// tasks) add job kinds without touching it.
+type Planner func(cfg *rules.Config, m *store.Message) []*store.Job
+
+// Server is the SMTP listener.
+type Server struct {
+	cfg    *rules.Holder
+	st     *store.Store
+	log    *slog.Logger
+	plan   Planner
+	smtp   *smtp.Server
+	limits *limiter
+
+	cert atomic.Pointer[tls.Certificate]
+
+	// approximate spool use, for the queue-full check without a scan.
+	spoolMsgs  atomic.Int64
+	spoolBytes atomic.Int64
+
+	connID atomic.Uint64
+	mu     sync.Mutex
+	ln     net.Listener
+}
+
+// NewServer makes the SMTP server. plan decides the jobs of each message.
+func NewServer(cfg *rules.Holder, st *store.Store, log *slog.Logger, plan Planner) (*Server, error) {
+	s := &Server{cfg: cfg, st: st, log: log, plan: plan}
+	c := cfg.Get()
+	s.limits = newLimiter(c)
+	if err := s.LoadCert(); err != nil {
+		return nil, err
+	}
+	if stats, err := st.Stats(); err == nil {
+		s.spoolMsgs.Store(int64(stats.Messages))
+		s.spoolBytes.Store(stats.SpoolBytes)
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = c.SMTP.Hostname
+	srv.MaxMessageBytes = c.SMTP.MaxMessageBytes
+	srv.MaxRecipients = c.SMTP.MaxRecipients
+	srv.MaxLineLength = c.SMTP.MaxLineLength
+	// go-smtp re-arms the read deadline per command line, and one deadline
+	// covers the whole of DATA, so it must fit the biggest message on a
+	// slow link: the larger of the two timeouts.
+	srv.ReadTimeout = max(c.SMTP.CommandTimeout.D(), c.SMTP.DataTimeout.D())
+	srv.WriteTimeout = time.Minute
+	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = slogErrorLog{log}
+	if c.SMTP.TLSCert != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.cert.Load(), nil
+		}}
+	}
+	s.smtp = srv
+	return s, nil
+}
+
+// LoadCert (re)reads the TLS certificate; SIGHUP calls it so a renewed
+// certificate takes effect without a restart.
+func (s *Server) LoadCert() error {
+	c := s.cfg.Get()
+	if c.SMTP.TLSCert == "" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.SMTP.TLSCert, c.SMTP.TLSKey)
+	if err != nil {
+		return err
+	}
+	s.cert.Store(&cert)
+	return nil
+}
+
+// Reload applies the parts of a new config that a running listener can
+// take: limits. (Listen address and TLS on/off need a restart.)
+func (s *Server) Reload() {
+	s.limits.update(s.cfg.Get())
+	if err := s.LoadCert(); err != nil {
+		s.log.Error("TLS certificate not reloaded; the old one stays", "err", err)
+	}
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	ip := remoteIP(c.Conn())
+	log := s.log.With("conn_id", connIDOf(c.Conn()), "client", ip, "helo", c.Hostname())
+	return &session{srv: s, conn: c, log: log, ip: ip}, nil
+}
+
+// Listen binds the configured address (so callers learn a :0 port).
+func (s *Server) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.Get().SMTP.Listen)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.ln = &limitListener{Listener: ln, lim: s.limits, log: s.log, ids: &s.connID}
+	s.mu.Unlock()
+	return ln.Addr(), nil
+}
+
+// refreshCounters re-reads the spool use now and then, so the cheap
+// counters the queue-full check uses do not drift as jobs finish.
+func (s *Server) refreshCounters(stop <-chan struct{}) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if st, err := s.st.Stats(); err == nil {
+				s.spoolMsgs.Store(int64(st.Messages))
+				s.spoolBytes.Store(st.SpoolBytes)
+			}
+		}
+	}
+}
+
+// Serve runs until Shutdown.
+func (s *Server) Serve() error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go s.refreshCounters(stop)
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln == nil {
+		return errors.New("relay: Serve before Listen")
+	}
+	err := s.smtp.Serve(ln)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for open sessions up to ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.smtp.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.smtp.Close()
+	}
+	return err
+}
+
+// queueFull is the cheap spool bound check done at MAIL.
+func (s *Server) queueFull(c *rules.Config) bool {
+	full := (c.Storage.MaxQueueMessages > 0 && s.spoolMsgs.Load() >= int64(c.Storage.MaxQueueMessages)) ||
+		(c.Storage.MaxQueueBytes > 0 && s.spoolBytes.Load() >= c.Storage.MaxQueueBytes)
+	if full {
+		metrics.LimitHits.WithLabelValues("queue-full").Inc()
+	}
+	return full
+}
+
+func (s *Server) noteAccepted(n int64) { s.spoolMsgs.Add(1); s.spoolBytes.Add(n) }
+
+// slogErrorLog routes go-smtp's own error lines into our log.
+type slogErrorLog struct{ log *slog.Logger }
+
+func (l slogErrorLog) Printf(format string, v ...any) { l.log.Warn("smtp", "msg", sprintf(format, v...)) }
+func (l slogErrorLog) Println(v ...any)               { l.log.Warn("smtp", "msg", sprint(v...)) }

@@ -1,0 +1,162 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/metrics"
+	"supportgate/rules"
+	"supportgate/store"
+)
+
+// session is one SMTP transaction state machine, made by go-smtp at
+// EHLO/HELO (and again after STARTTLS).
+type session struct {
+	srv   *Server
+	conn  *smtp.Conn
+	log   *slog.Logger
+	cfg   *rules.Config // read once per transaction
+	ip    string
+	from  string
+	rcpts []string
+}
+
+func (s *session) Reset() {
+	s.from, s.rcpts, s.cfg = "", nil, nil
+}
+
+func (s *session) Logout() error { return nil }
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.Reset()
+	s.cfg = s.srv.cfg.Get()
+	if s.cfg.SMTP.RequireTLS {
+		if _, ok := s.conn.TLSConnectionState(); !ok {
+			return s.refuse(errNeedTLS, "from", from)
+		}
+	}
+	if from != "" {
+		if _, err := mail.ParseAddress("<" + from + ">"); err != nil && !looseAddr(from) {
+			return s.refuse(errBadSender, "from", from)
+		}
+	}
+	if s.srv.queueFull(s.cfg) {
+		return s.refuse(errQueueFull, "from", from)
+	}
+	if s.srv.limits != nil && !s.srv.limits.allowSender(from) {
+		metrics.LimitHits.WithLabelValues("sender-per-hour").Inc()
+		return s.refuse(errSenderLimit, "from", from)
+	}
+	s.from = from
+	return nil
+}
+
+// looseAddr accepts what real senders use but net/mail refuses (quoted
+// local parts with odd characters, SMTPUTF8 addresses): we must never lose a
+// customer's mail over address pedantry, only refuse what is clearly junk.
+func looseAddr(a string) bool {
+	at := strings.LastIndexByte(a, '@')
+	return at > 0 && at < len(a)-1 && !strings.ContainsAny(a, " \t\r\n<>")
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if !looseAddr(to) {
+		return s.refuse(errBadRcpt, "rcpt", to)
+	}
+	// Never an open relay: only our mailboxes and the journal address.
+	if s.cfg.FindMailbox(to) == nil && !s.cfg.IsJournal(to) {
+		return s.refuse(errNoSuchUser, "rcpt", to)
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+func (s *session) refuse(e *smtp.SMTPError, k, v string) error {
+	_, reason := reply(s.log, e)
+	metrics.Rejected.WithLabelValues(reason).Inc()
+	s.log.Info("refused", "reason", reason, k, v, "code", e.Code)
+	return e
+}
+
+func (s *session) Data(r io.Reader) error {
+	id := store.NewID()
+	log := s.log.With("queue_id", id)
+	err := s.accept(id, log, r)
+	if err != nil {
+		se, reason := reply(log, err)
+		metrics.Rejected.WithLabelValues(reason).Inc()
+		log.Info("message refused", "reason", reason, "code", se.Code)
+		return se
+	}
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + id}
+}
+
+// accept spools the body and commits its jobs. Order matters, and is the
+// whole durability argument: file data fsynced → spool folder fsynced →
+// bbolt committed → 250. A crash before the commit leaves an orphan file
+// (swept at start) and a client that never saw 250, so it retries.
+func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
+	start := time.Now()
+	sw, err := createSpool(s.srv.st.SpoolPath(id))
+	if err != nil {
+		return err
+	}
+	proto := "ESMTP"
+	if _, ok := s.conn.TLSConnectionState(); ok {
+		proto = "ESMTPS"
+	}
+	rcpt := ""
+	if len(s.rcpts) == 1 {
+		rcpt = s.rcpts[0]
+	}
+	if err := sw.writeTrace(received(s.conn.Hostname(), s.ip, s.cfg.SMTP.Hostname, proto, id, rcpt, start)); err != nil {
+		sw.abort()
+		return err
+	}
+	if err := sw.copyBody(r, s.cfg.SMTP.MaxHeaderBytes); err != nil {
+		sw.abort()
+		return err
+	}
+	dataDone := time.Now()
+	if err := sw.commit(); err != nil {
+		sw.abort()
+		return err
+	}
+	m := &store.Message{ID: id, From: s.from, Rcpts: append([]string(nil), s.rcpts...), Size: sw.n,
+		Received: start, ClientIP: s.ip, Helo: s.conn.Hostname()}
+	jobs := s.srv.plan(s.cfg, m)
+	err = s.srv.st.Commit(func(tx *bolt.Tx) error { return store.PutMessage(tx, m, jobs...) })
+	if err != nil {
+		sw.abort()
+		return err
+	}
+	metrics.Accepted.Inc()
+	metrics.AcceptedBytes.Add(float64(sw.n))
+	metrics.AcceptLatency.Observe(time.Since(dataDone).Seconds())
+	s.srv.noteAccepted(sw.n)
+	log.Info("accepted", "from", s.from, "rcpts", s.rcpts, "size", sw.n, "jobs", len(jobs),
+		"commit_ms", float64(time.Since(dataDone).Microseconds())/1000)
+	return nil
+}
+
+// remoteIP is the client's address without the port.
+func remoteIP(c net.Conn) string {
+	if c == nil {
+		return "unknown"
+	}
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+var _ = errors.New

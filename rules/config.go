@@ -1,0 +1,316 @@
+// Package rules holds supportgate's configuration and the per-message
+// decisions made from it.
+//
+// The configuration is TOML, decoded strictly: an unknown key or a wrong type
+// is an error naming the key and its line, and every validation problem is
+// gathered so an admin sees them all at once (as mox does), not one per run.
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the whole configuration. Defaults() gives every default in one
+// place; Load decodes the file over it.
+type Config struct {
+	SMTP      SMTP      `toml:"smtp"`
+	HTTP      HTTP      `toml:"http"`
+	Storage   Storage   `toml:"storage"`
+	Upstream  Upstream  `toml:"upstream"`
+	Outbound  Outbound  `toml:"outbound"`
+	Queue     Queue     `toml:"queue"`
+	Mailbox   []Mailbox `toml:"mailbox"`
+	Autoreply Autoreply `toml:"autoreply"`
+	Rules     Rules     `toml:"rules"`
+	Contacts  Contacts  `toml:"contacts"`
+	Bitrix    Bitrix    `toml:"bitrix"`
+	Auth      Auth      `toml:"auth"`
+	DKIM      DKIM      `toml:"dkim"`
+	Log       Log       `toml:"log"`
+
+	// Path is the file the config came from; Dir its folder, against which
+	// relative paths are resolved.
+	Path string `toml:"-"`
+}
+
+// SMTP is the receiving side: where the MX points.
+type SMTP struct {
+	Listen          string `toml:"listen"`
+	Hostname        string `toml:"hostname"`
+	MaxMessageBytes int64  `toml:"max_message_bytes"`
+	TLSCert         string `toml:"tls_cert"`
+	TLSKey          string `toml:"tls_key"`
+	RequireTLS      bool   `toml:"require_tls"`
+	MaxRecipients   int    `toml:"max_recipients"`
+	MaxLineLength   int    `toml:"max_line_length"`
+	// CommandTimeout bounds the wait for each command line; DataTimeout the
+	// whole DATA transfer (go-smtp arms one deadline for all of DATA).
+	CommandTimeout      Duration `toml:"command_timeout"`
+	DataTimeout         Duration `toml:"data_timeout"`
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	// MaxConnectionsPerMinute is new connections per client IP per minute.
+	MaxConnectionsPerMinute int `toml:"max_connections_per_minute"`
+	// MaxMessagesPerSender is messages per envelope sender per hour (0: no
+	// cap); more get 451 4.7.1.
+	MaxMessagesPerSender int `toml:"max_messages_per_sender"`
+	// MaxHeaderBytes caps the header block we parse; bigger is refused 552.
+	MaxHeaderBytes int64 `toml:"max_header_bytes"`
+}
+
+// HTTP is the listener for Bitrix24 events, health and metrics.
+type HTTP struct {
+	Listen string `toml:"listen"`
+}
+
+// Storage holds the bbolt database and the spool.
+type Storage struct {
+	Dir string `toml:"dir"`
+	// MaxQueueMessages and MaxQueueBytes bound the spool; past them new
+	// mail gets 451 4.3.1 instead of filling the disk.
+	MaxQueueMessages int   `toml:"max_queue_messages"`
+	MaxQueueBytes    int64 `toml:"max_queue_bytes"`
+}
+
+// Upstream is the real mailbox server every accepted message goes to.
+type Upstream struct {
+	Address  string `toml:"address"`
+	Protocol string `toml:"protocol"` // smtp | lmtp
+	// TLS: "none" or "starttls" (opportunistic: used when offered, the
+	// certificate not verified, as Postfix's smtp_tls_security_level=may).
+	TLS string `toml:"tls"`
+}
+
+// Outbound is the smarthost for auto-replies, notifications and DSNs.
+type Outbound struct {
+	Address      string `toml:"address"`
+	Username     string `toml:"username"`
+	PasswordFile string `toml:"password_file"`
+	// TLS: "starttls" (required when a password is set), "none", "tls".
+	TLS string `toml:"tls"`
+	// InsecureSkipVerify accepts any certificate (a smarthost on loopback).
+	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
+}
+
+// Queue is the durable job queue's retry policy.
+type Queue struct {
+	RetryInitial Duration `toml:"retry_initial"`
+	RetryMax     Duration `toml:"retry_max"`
+	GiveUpAfter  Duration `toml:"give_up_after"`
+	Workers      int      `toml:"workers"`
+}
+
+// Mailbox is one support address we accept mail for.
+type Mailbox struct {
+	Address   string   `toml:"address"`
+	ForwardTo []string `toml:"forward_to"`
+	// Name is the display name on our replies ("Служба поддержки").
+	Name string `toml:"name"`
+}
+
+// Autoreply is the acknowledgement sent to each new requester.
+type Autoreply struct {
+	Enabled  bool   `toml:"enabled"`
+	Subject  string `toml:"subject"`
+	Template string `toml:"template"`
+	// MailFrom is the envelope sender of replies; empty means <> (RFC 3834).
+	MailFrom     string   `toml:"mail_from"`
+	MaxPerSender int      `toml:"max_per_sender"`
+	Window       Duration `toml:"window"`
+	WaitForTask  Duration `toml:"wait_for_task"`
+}
+
+// Rules are the exclusions and the team's own identities.
+type Rules struct {
+	ExcludeDomains   []string `toml:"exclude_domains"`
+	ExcludeAddresses []string `toml:"exclude_addresses"`
+	JournalAddress   string   `toml:"journal_address"`
+	TeamDomains      []string `toml:"team_domains"`
+	// ReplyToForwarded: answer mail that a customer's mailbox rule forwarded
+	// to us (Microsoft 365 marks it auto-generated). It gets a task anyway.
+	ReplyToForwarded bool `toml:"reply_to_forwarded"`
+	// TrustSpamHeaders: believe X-Spam-Flag and friends (only when an
+	// upstream filter we run writes them).
+	TrustSpamHeaders bool `toml:"trust_spam_headers"`
+}
+
+// Contacts names the CSV with customers' names for the greeting.
+type Contacts struct {
+	File string `toml:"file"`
+}
+
+// Bitrix is the portal connection.
+type Bitrix struct {
+	WebhookURL           string         `toml:"webhook_url"`
+	WebhookURLFile       string         `toml:"webhook_url_file"`
+	ResponsibleID        int64          `toml:"responsible_id"`
+	ApplicationToken     string         `toml:"application_token"`
+	ApplicationTokenFile string         `toml:"application_token_file"`
+	PollInterval         Duration       `toml:"poll_interval"`
+	RatePerSecond        float64        `toml:"rate_per_second"`
+	FolderID             int64          `toml:"folder_id"`
+	InternalPrefix       string         `toml:"internal_prefix"`
+	TitleFallback        string         `toml:"title_fallback"`
+	ActiveDays           int            `toml:"active_days"`
+	Task                 map[string]any `toml:"task"`
+}
+
+// Auth is sender authentication before auto-replying.
+type Auth struct {
+	Resolver  string   `toml:"resolver"`
+	Autoreply string   `toml:"autoreply"` // pass | not-fail | off
+	Timeout   Duration `toml:"timeout"`
+	// RejectDMARC refuses at SMTP time mail failing DMARC with p=reject.
+	RejectDMARC bool `toml:"reject_dmarc"`
+}
+
+// DKIM signs everything we send when Domain is set.
+type DKIM struct {
+	Domain   string `toml:"domain"`
+	Selector string `toml:"selector"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Log chooses the log format and level.
+type Log struct {
+	Format string `toml:"format"` // json | text
+	Level  string `toml:"level"`  // debug | info | warn | error
+}
+
+// Defaults returns the configuration used for every key the file leaves out.
+func Defaults() Config {
+	return Config{
+		SMTP: SMTP{
+			Listen:                  "0.0.0.0:25",
+			MaxMessageBytes:         25 << 20,
+			MaxRecipients:           50,
+			MaxLineLength:           4096,
+			CommandTimeout:          Duration(5 * time.Minute),
+			DataTimeout:             Duration(10 * time.Minute),
+			MaxConnections:          500,
+			MaxConnectionsPerIP:     20,
+			MaxConnectionsPerMinute: 120,
+			MaxMessagesPerSender:    60,
+			MaxHeaderBytes:          1 << 20,
+		},
+		HTTP:      HTTP{Listen: "127.0.0.1:8025"},
+		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
+		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
+		Outbound:  Outbound{TLS: "starttls"},
+		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 8},
+		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
+		Bitrix:    Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, TitleFallback: "(без темы)", ActiveDays: 14},
+		Auth:      Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
+		Log:       Log{Format: "json", Level: "info"},
+	}
+}
+
+// Load reads, decodes and validates the file at path. The error lists every
+// problem found, each naming its key.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load on bytes already read; path places relative paths.
+func Parse(path string, data []byte) (*Config, error) {
+	c := Defaults()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, decodeError(path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	c.Path = abs
+	c.resolvePaths()
+	if errs := c.Validate(); len(errs) > 0 {
+		return nil, &Errors{Path: path, Errs: errs}
+	}
+	return &c, nil
+}
+
+// decodeError turns go-toml's errors into ours, naming key and line.
+func decodeError(path string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var errs []error
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			errs = append(errs, &KeyError{Key: strings.Join(e.Key(), "."), Line: row, Msg: "unknown key"})
+		}
+		return &Errors{Path: path, Errs: errs}
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if i := strings.Index(msg, "into struct field"); i > 0 {
+			msg = strings.TrimSpace(msg[:i]) + " (wrong type)"
+		}
+		return &Errors{Path: path, Errs: []error{&KeyError{Key: strings.Join(de.Key(), "."), Line: row, Msg: msg}}}
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// Dir is the folder of the config file.
+func (c *Config) Dir() string { return filepath.Dir(c.Path) }
+
+// resolvePaths makes relative paths relative to the config's folder.
+func (c *Config) resolvePaths() {
+	dir := c.Dir()
+	for _, p := range []*string{
+		&c.SMTP.TLSCert, &c.SMTP.TLSKey, &c.Storage.Dir, &c.Outbound.PasswordFile,
+		&c.Autoreply.Template, &c.Contacts.File, &c.Bitrix.WebhookURLFile,
+		&c.Bitrix.ApplicationTokenFile, &c.DKIM.KeyFile,
+	} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// KeyError is one problem with one key.
+type KeyError struct {
+	Key  string
+	Line int // 0 when not known
+	Msg  string
+}
+
+func (e *KeyError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s (line %d): %s", e.Key, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Key, e.Msg)
+}
+
+// Errors gathers every problem with a config file.
+type Errors struct {
+	Path string
+	Errs []error
+}
+
+func (e *Errors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem(s):", e.Path, len(e.Errs))
+	for _, err := range e.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e *Errors) Unwrap() []error { return e.Errs }
