@@ -166,4 +166,3 @@ func TestUpstreamTempFailRetries(t *testing.T) {
 		t.Errorf("a temporary failure sent %d DSNs", n)
 	}
 }
-

@@ -48,7 +48,7 @@ func ParseAddressList(raw string) []Address {
 			if len(out) >= maxAddresses {
 				break
 			}
-			out = append(out, Address{Name: cleanHeaderText(a.Name), Addr: a.Address})
+			out = append(out, Address{Name: displayName(a.Name), Addr: a.Address})
 		}
 		return out
 	}
@@ -98,7 +98,7 @@ func lenientAddress(p string) (Address, bool) {
 		return Address{}, false
 	}
 	if a, err := addrParser.Parse(p); err == nil {
-		return Address{Name: cleanHeaderText(a.Name), Addr: a.Address}, true
+		return Address{Name: displayName(a.Name), Addr: a.Address}, true
 	}
 	if lt := strings.LastIndexByte(p, '<'); lt >= 0 {
 		rest := p[lt+1:]
@@ -128,4 +128,14 @@ func cleanName(s string) string {
 	s = strings.Trim(s, `"' `)
 	s = strings.ReplaceAll(s, `\"`, `"`)
 	return DecodeHeader(s)
+}
+
+// displayName finishes a name from net/mail, which leaves encoded words
+// inside quotes ("=?utf-8?B?…?=" <a@b>) undecoded; many clients write
+// them that way.
+func displayName(n string) string {
+	if strings.Contains(n, "=?") {
+		return DecodeHeader(n)
+	}
+	return cleanHeaderText(n)
 }

@@ -75,7 +75,11 @@ func (s *Server) Addr() string { return s.addr }
 func (s *Server) Close() { s.srv.Close() }
 
 // RequireAuth makes the server demand AUTH PLAIN user/pass.
-func (s *Server) RequireAuth(user, pass string) { s.mu.Lock(); s.user, s.pass = user, pass; s.mu.Unlock() }
+func (s *Server) RequireAuth(user, pass string) {
+	s.mu.Lock()
+	s.user, s.pass = user, pass
+	s.mu.Unlock()
+}
 
 // FailMail makes MAIL answer err (nil clears).
 func (s *Server) FailMail(err error) { s.mu.Lock(); s.mailErr = err; s.mu.Unlock() }
@@ -88,7 +92,11 @@ func (s *Server) FailRcpt(rcpt string, err error) {
 }
 
 // FailData makes the next n DATA answer err.
-func (s *Server) FailData(n int, err error) { s.mu.Lock(); s.failNext, s.dataErr = n, err; s.mu.Unlock() }
+func (s *Server) FailData(n int, err error) {
+	s.mu.Lock()
+	s.failNext, s.dataErr = n, err
+	s.mu.Unlock()
+}
 
 // Messages returns what arrived so far.
 func (s *Server) Messages() []Msg {

@@ -180,5 +180,7 @@ func (s *Server) noteAccepted(n int64) { s.spoolMsgs.Add(1); s.spoolBytes.Add(n)
 // slogErrorLog routes go-smtp's own error lines into our log.
 type slogErrorLog struct{ log *slog.Logger }
 
-func (l slogErrorLog) Printf(format string, v ...any) { l.log.Warn("smtp", "msg", sprintf(format, v...)) }
-func (l slogErrorLog) Println(v ...any)               { l.log.Warn("smtp", "msg", sprint(v...)) }
+func (l slogErrorLog) Printf(format string, v ...any) {
+	l.log.Warn("smtp", "msg", sprintf(format, v...))
+}
+func (l slogErrorLog) Println(v ...any) { l.log.Warn("smtp", "msg", sprint(v...)) }
