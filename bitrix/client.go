@@ -72,19 +72,21 @@ type Client struct {
 // client for it. Plain http is accepted so tests can use httptest servers;
 // a real portal refuses it with INVALID_REQUEST (§1.1).
 func New(webhookURL string, opts Options) (*Client, error) {
+	// Errors here name the host only: in a malformed URL we cannot
+	// tell which part is the secret.
 	u, err := url.Parse(strings.TrimSpace(webhookURL))
 	if err != nil {
-		return nil, fmt.Errorf("bitrix: webhook URL %s: does not parse", Redact(webhookURL))
+		return nil, errors.New("bitrix: webhook URL does not parse")
 	}
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("bitrix: webhook URL %s: want https://PORTAL/rest/USER/SECRET/", Redact(webhookURL))
+		return nil, errors.New("bitrix: webhook URL: want https://PORTAL/rest/USER/SECRET/")
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	if len(parts) != 3 || parts[0] != "rest" || parts[1] == "" || parts[2] == "" {
-		return nil, fmt.Errorf("bitrix: webhook URL %s: want https://PORTAL/rest/USER/SECRET/", Redact(webhookURL))
+		return nil, fmt.Errorf("bitrix: webhook URL for %s: want https://PORTAL/rest/USER/SECRET/", u.Host)
 	}
-	if u.RawQuery != "" || u.User != nil {
-		return nil, fmt.Errorf("bitrix: webhook URL %s: no query or user info allowed", Redact(webhookURL))
+	if u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return nil, fmt.Errorf("bitrix: webhook URL for %s: no query, fragment or user info allowed", u.Host)
 	}
 	c := &Client{
 		origin:    &url.URL{Scheme: u.Scheme, Host: u.Host},
