@@ -1,0 +1,48 @@
+# supportgate — build, test, bench.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build test test-short fuzz bench lint demo clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/supportgate ./cmd/supportgate
+	$(GO) build -o bin/devmail ./cmd/devmail
+	$(GO) build -o bin/smtpload ./cmd/smtpload
+
+# Every test: unit, end to end over real TCP, the kill -9 subprocess test,
+# swaks interop (skipped with a note when swaks is missing; .ci/run
+# installs it), and each fuzz target's seed corpus.
+test:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) test -count=1 -timeout 15m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+# Longer fuzzing runs: FUZZTIME per target (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# Go benchmarks and the load run side by side with Postfix (bench/run.sh).
+bench: build
+	bash bench/run.sh
+
+lint:
+	$(GO) vet ./...
+	gofmt -l $$(git ls-files '*.go')
+
+# The local demo: supportgate on the example config with devmail standing in
+# for the mailbox server and the smarthost, and a fake Bitrix24 portal.
+demo: build
+	bash scripts/demo.sh
+
+clean:
+	rm -rf bin demo-state

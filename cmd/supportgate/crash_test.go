@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"supportgate/mailtest"
+)
+
+// buildBinary compiles supportgate once for the subprocess tests.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "supportgate")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func writeConfig(t *testing.T, dir, smtpAddr, upstream string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`
+[smtp]
+listen = %q
+hostname = "mx.crash.test"
+[http]
+listen = %q
+[storage]
+dir = "state"
+[upstream]
+address = %q
+[outbound]
+address = %q
+tls = "none"
+[queue]
+retry_initial = "200ms"
+retry_max = "500ms"
+[[mailbox]]
+address = "support@example.com"
+[autoreply]
+enabled = false
+`, smtpAddr, freePort(t), upstream, freePort(t))
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startServe runs "supportgate serve" and waits for its SMTP port.
+func startServe(t *testing.T, bin, config, smtpAddr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", config)
+	logf, _ := os.Create(filepath.Join(filepath.Dir(config), fmt.Sprintf("log-%d.txt", time.Now().UnixNano())))
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", smtpAddr); err == nil {
+			r := bufio.NewReader(c)
+			line, _ := r.ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "220") {
+				return cmd
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("supportgate did not start on %s", smtpAddr)
+	return nil
+}
+
+// TestKillNineAfter250: a message answered 250 survives SIGKILL and is
+// delivered, once, after the restart.
+func TestKillNineAfter250(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	upstream := freePort(t) // nothing listens: the upstream is down
+	smtpAddr := freePort(t)
+	config := writeConfig(t, dir, smtpAddr, upstream)
+
+	cmd := startServe(t, bin, config, smtpAddr)
+	msg := "From: a@customer.test\r\nTo: support@example.com\r\nSubject: survive\r\nMessage-ID: <k9@customer.test>\r\n\r\nplease\r\n"
+	c, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail("a@customer.test", []string{"support@example.com"}, strings.NewReader(msg)); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	c.Close()
+	time.Sleep(300 * time.Millisecond) // at least one failed attempt, job left mid-flight
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	// On disk: exactly one spool file holding the message.
+	ents, err := os.ReadDir(filepath.Join(dir, "state", "spool"))
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("spool after kill: %v entries, err %v; want 1", len(ents), err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "state", "spool", ents[0].Name()))
+	if !strings.HasSuffix(string(data), msg) {
+		t.Fatalf("spool file does not end with the message:\n%s", data)
+	}
+
+	ln, err := net.Listen("tcp", upstream)
+	if err != nil {
+		t.Skipf("upstream port taken meanwhile: %v", err)
+	}
+	up := mailtest.StartOn(t, ln, false)
+	startServe(t, bin, config, smtpAddr)
+	got := up.Wait(1, 10*time.Second)
+	time.Sleep(time.Second)
+	got = up.Messages()
+	if len(got) != 1 {
+		t.Fatalf("upstream got %d copies after restart, want 1", len(got))
+	}
+	if !strings.HasSuffix(string(got[0].Data), msg) {
+		t.Errorf("delivered bytes differ")
+	}
+}
+
+// TestGracefulStop: SIGTERM lets the process exit 0 with the store closed,
+// and a restart opens it again at once (no stale lock).
+func TestGracefulStop(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	up := mailtest.Start(t, false)
+	smtpAddr := freePort(t)
+	config := writeConfig(t, dir, smtpAddr, up.Addr())
+	cmd := startServe(t, bin, config, smtpAddr)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit 10s after SIGTERM")
+	}
+	startServe(t, bin, config, smtpAddr)
+}
