@@ -27,6 +27,20 @@ type Signature struct {
 // body). go-msgauth has no context, so the deadline reaches it through
 // LookupTXT, which goes through the per-check cache.
 func verifyDKIM(ctx context.Context, l *lookups, fields []field, msg io.Reader) ([]Signature, error) {
+	// go-msgauth does not report the selector; take it from the
+	// signature fields, which it verifies in header order.
+	var tags []map[string]string
+	for _, f := range fields {
+		if strings.EqualFold(f.name, "DKIM-Signature") {
+			tags = append(tags, parseTags(f.value()))
+		}
+	}
+	if len(tags) == 0 {
+		// Unsigned: no need to read the body, nor to fault a message
+		// whose header never ends.
+		return nil, nil
+	}
+
 	opts := &dkim.VerifyOptions{
 		LookupTXT: func(name string) ([]string, error) {
 			return l.LookupTXT(ctx, name)
@@ -36,15 +50,6 @@ func verifyDKIM(ctx context.Context, l *lookups, fields []field, msg io.Reader) 
 	verifs, err := dkim.VerifyWithOptions(msg, opts)
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
 		return nil, err
-	}
-
-	// go-msgauth does not report the selector; take it from the
-	// signature fields, which it verifies in header order.
-	var tags []map[string]string
-	for _, f := range fields {
-		if strings.EqualFold(f.name, "DKIM-Signature") {
-			tags = append(tags, parseTags(f.value()))
-		}
 	}
 
 	sigs := make([]Signature, 0, len(verifs))
