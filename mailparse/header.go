@@ -62,6 +62,12 @@ func (h Header) Has(key string) bool {
 // body. If the header is longer than max bytes, parsing stops there and
 // tooBig is set; the rest is treated as body, which is the best we can do.
 func readHeader(data []byte, max int) (h Header, body []byte, tooBig bool) {
+	folds := make(map[int][]string)
+	defer func() {
+		for i, parts := range folds {
+			h.Fields[i].Value = joinFolded(h.Fields[i].Value, strings.Join(parts, " "))
+		}
+	}()
 	pos := 0
 	first := true
 	for pos < len(data) {
@@ -97,8 +103,11 @@ func readHeader(data []byte, max int) (h Header, body []byte, tooBig bool) {
 				pos = next
 				continue
 			}
-			f := &h.Fields[len(h.Fields)-1]
-			f.Value = joinFolded(f.Value, string(bytes.TrimSpace(line)))
+			// Folded lines are joined at the end: appending to a string
+			// here would be quadratic in the number of folds.
+			if t := bytes.TrimSpace(line); len(t) > 0 {
+				folds[len(h.Fields)-1] = append(folds[len(h.Fields)-1], string(t))
+			}
 			pos = next
 			continue
 		}

@@ -51,44 +51,48 @@ var (
 )
 
 // findReplyHeader returns the index of the first line that starts quoted
-// history, or -1.
+// history, or -1. Cheap byte checks guard every regexp: this runs on
+// every inbound body, and most lines cannot be headers.
 func findReplyHeader(lines []string) int {
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
-		if t == "" {
+		if t == "" || len(t) > maxHeaderLine {
 			continue
 		}
-		if reOriginal.MatchString(t) {
-			return i
+		endsColon := strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：")
+		if strings.Contains(t, "--") {
+			if reOriginal.MatchString(t) {
+				return i
+			}
+			if reForward.MatchString(t) {
+				// Everything below is forwarded content, headers included.
+				return -1
+			}
 		}
-		if reForward.MatchString(t) {
-			// Everything below is forwarded content, headers included.
+		if endsColon && reForward.MatchString(t) {
 			return -1
 		}
 		// Attribution lines: often wrapped by the client, so look at the
 		// line joined with up to two following ones.
 		if startsAttribution(t) {
 			joined := t
-			for k := 1; k <= 2 && i+k < len(lines); k++ {
-				if reWrote.MatchString(joined) {
-					break
-				}
+			for k := 1; k <= 2 && i+k < len(lines) && !strings.HasSuffix(joined, ":"); k++ {
 				joined += " " + strings.TrimSpace(lines[i+k])
 			}
-			if reWrote.MatchString(joined) {
+			if strings.HasSuffix(joined, ":") && len(joined) <= maxHeaderLine && reWrote.MatchString(joined) {
 				return i
 			}
 		}
 		// A bare "… пишет:" needs a date, an address or a quote below
 		// it, so "Вот что он написал:" in the new text is kept.
-		if reWrote.MatchString(t) && len(t) < 300 &&
+		if endsColon && reWrote.MatchString(t) &&
 			(strings.ContainsAny(t, "@0123456789") || nextIsQuote(lines, i)) {
 			return i
 		}
-		if reDatedAttribution.MatchString(t) && len(t) < 300 && nextIsQuote(lines, i) {
+		if endsColon && strings.Contains(t, "@") && reDatedAttribution.MatchString(t) && nextIsQuote(lines, i) {
 			return i
 		}
-		if reFromLine.MatchString(l) && outlookBlock(lines, i) {
+		if strings.ContainsAny(t[:min(len(t), 40)], ":：") && reFromLine.MatchString(l) && outlookBlock(lines, i) {
 			if i > 0 && reUnderscores.MatchString(lines[i-1]) {
 				return i - 1
 			}
@@ -97,6 +101,10 @@ func findReplyHeader(lines []string) int {
 	}
 	return -1
 }
+
+// maxHeaderLine is the longest line taken for a reply header; longer
+// lines are text (and would make the regexps expensive).
+const maxHeaderLine = 1000
 
 func startsAttribution(t string) bool {
 	for _, p := range []string{"On ", "Am ", "Le ", "El ", "Il ", "Op ", "Den ", "W dniu "} {
@@ -112,7 +120,7 @@ func startsAttribution(t string) bool {
 // above the quoted original. A lone "From:" inside text is not enough.
 func outlookBlock(lines []string, i int) bool {
 	for k := 1; k <= 4 && i+k < len(lines); k++ {
-		if reSentLine.MatchString(lines[i+k]) {
+		if len(lines[i+k]) <= maxHeaderLine && reSentLine.MatchString(lines[i+k]) {
 			return true
 		}
 	}
@@ -125,6 +133,9 @@ func nextIsQuote(lines []string, i int) bool {
 	for k := i + 1; k < len(lines); k++ {
 		t := strings.TrimSpace(lines[k])
 		if t == "" {
+			if k-i > 10 {
+				return false
+			}
 			continue
 		}
 		return strings.HasPrefix(t, ">")
