@@ -30,6 +30,9 @@ func (s *Store) Finish(j *Job, more func(tx *bolt.Tx) error) error {
 		if err := tx.Bucket(bucketDue).Delete(dueKey(cur.NextRun, j.ID)); err != nil {
 			return err
 		}
+		if j.MsgID == "" {
+			return nil
+		}
 		m, err := GetMessage(tx, j.MsgID)
 		if err != nil || m == nil {
 			return err

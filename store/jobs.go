@@ -97,15 +97,19 @@ func GetMessage(tx *bolt.Tx, id string) (*Message, error) {
 }
 
 // AddJobs queues jobs on message msgID, due at their NextRun (now when
-// zero).
+// zero). An empty msgID makes jobs that belong to no message (a Bitrix24
+// event to handle).
 func AddJobs(tx *bolt.Tx, msgID string, jobs ...*Job) error {
 	mb := tx.Bucket(bucketMsgs)
-	m, err := GetMessage(tx, msgID)
-	if err != nil {
-		return err
-	}
-	if m == nil {
-		return fmt.Errorf("store: no message %s", msgID)
+	var m *Message
+	if msgID != "" {
+		var err error
+		if m, err = GetMessage(tx, msgID); err != nil {
+			return err
+		}
+		if m == nil {
+			return fmt.Errorf("store: no message %s", msgID)
+		}
 	}
 	jb, db := tx.Bucket(bucketJobs), tx.Bucket(bucketDue)
 	now := time.Now()
@@ -127,7 +131,12 @@ func AddJobs(tx *bolt.Tx, msgID string, jobs ...*Job) error {
 		if err := db.Put(dueKey(j.NextRun, id), nil); err != nil {
 			return err
 		}
-		m.Pending++
+		if m != nil {
+			m.Pending++
+		}
+	}
+	if m == nil {
+		return nil
 	}
 	return putJSON(mb, []byte(msgID), m)
 }
