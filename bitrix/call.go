@@ -57,17 +57,17 @@ func (c *Client) call(ctx context.Context, method string, params any, k kind, ou
 			}
 			return env, nil
 		}
-		if ctx.Err() != nil {
-			// The caller gave up; for a create the request may still
-			// have been carried out.
+		var e *Error
+		isAPI := errors.As(err, &e)
+		if !isAPI && ctx.Err() != nil {
+			// The caller gave up mid-request; for a create the
+			// request may still have been carried out.
 			err = fmt.Errorf("bitrix %s: %w", method, ctx.Err())
 			if k == create {
 				return nil, &AmbiguousError{Method: method, Err: err}
 			}
 			return nil, err
 		}
-		var e *Error
-		isAPI := errors.As(err, &e)
 		rateLimited := isAPI && isRateLimit(e)
 		if rateLimited {
 			c.lim.drain()

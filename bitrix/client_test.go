@@ -273,3 +273,52 @@ func TestIDDecodesStringsAndNumbers(t *testing.T) {
 		}
 	}
 }
+
+// Against a portal enforcing a real leaky bucket, a client paced a little
+// under it never gets throttled; an unpaced one is throttled and recovers.
+func TestLeakyBucketPortal(t *testing.T) {
+	p := bitrixtest.New(t)
+	p.RateLimit(5, 50)
+	paced := newClient(t, p, bitrix.Options{RatePerSec: 40, Burst: 4, RetryWait: 20 * time.Millisecond})
+	for range 15 {
+		if _, err := paced.GetTask(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range p.Calls() {
+		if c.Status == 503 {
+			t.Errorf("paced client was throttled")
+			break
+		}
+	}
+	time.Sleep(150 * time.Millisecond) // let the bucket drain
+	p.ResetCalls()
+	unpaced := newClient(t, p, bitrix.Options{RatePerSec: -1, RetryWait: 50 * time.Millisecond, MaxRetries: 10})
+	for range 10 {
+		if _, err := unpaced.GetTask(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	throttled := 0
+	for _, c := range p.Calls() {
+		if c.Status == 503 {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Error("unpaced client was never throttled; is the bucket on?")
+	}
+}
+
+func TestRequestHeaders(t *testing.T) {
+	p := bitrixtest.New(t)
+	c := newClient(t, p)
+	if _, err := c.GetTask(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	call := p.Calls()[0]
+	if call.HTTPMethod != "POST" || !strings.HasPrefix(call.ContentType, "application/json") ||
+		call.Header.Get("Accept") != "application/json" || !strings.HasPrefix(call.Header.Get("User-Agent"), "supportgate") {
+		t.Errorf("call = %s %s %v", call.HTTPMethod, call.ContentType, call.Header)
+	}
+}

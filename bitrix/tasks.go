@@ -172,6 +172,9 @@ const maxListPages = 20
 // "RESPONSIBLE_ID", "XML_ID" (unverified, §10)… Use it to find the task a
 // timed-out AddTask may have created before creating it again.
 func (c *Client) FindTasks(ctx context.Context, filter map[string]any) ([]Task, error) {
+	if filter == nil {
+		filter = map[string]any{} // "filter": null is not what we mean
+	}
 	var out []Task
 	start := int64(0)
 	for range maxListPages {

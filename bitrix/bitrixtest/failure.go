@@ -118,3 +118,36 @@ func (p *Portal) ResetCalls() {
 	defer p.mu.Unlock()
 	p.calls = nil
 }
+
+// leakyBucket is the portal's rate limit (§1.6): each request adds 1,
+// the level drains at rate/s, a request that would push it over max is
+// refused. Off while max is 0.
+type leakyBucket struct {
+	max, rate float64
+	level     float64
+	at        time.Time
+}
+
+func (b *leakyBucket) admit(now time.Time) bool {
+	if b.max <= 0 {
+		return true
+	}
+	if !b.at.IsZero() {
+		b.level = max(0, b.level-now.Sub(b.at).Seconds()*b.rate)
+	}
+	b.at = now
+	if b.level+1 > b.max {
+		return false
+	}
+	b.level++
+	return true
+}
+
+// RateLimit turns on a real leaky bucket: at most burst requests at once,
+// draining at perSec (a real portal: 50 and 2, enterprise 250 and 5).
+// Zero burst turns it off.
+func (p *Portal) RateLimit(burst int, perSec float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bucket = leakyBucket{max: float64(burst), rate: perSec}
+}

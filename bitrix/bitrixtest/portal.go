@@ -57,6 +57,7 @@ type Portal struct {
 	stalls        map[string][]stallMode
 	redirect      string
 	emptyAttached string
+	bucket        leakyBucket
 }
 
 // New starts a portal and stops it when the test ends.

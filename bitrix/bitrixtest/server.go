@@ -41,6 +41,7 @@ type Call struct {
 	Method      string         // lower-cased, without .json
 	HTTPMethod  string         // POST, GET
 	ContentType string         //
+	Header      http.Header    // request headers (Accept, User-Agent, ...)
 	Query       string         // raw query string
 	Body        []byte         // raw body, for wire-level assertions
 	Params      map[string]any // merged params, PHP-style (arrays are maps)
@@ -74,7 +75,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method = strings.ToLower(strings.TrimSuffix(parts[len(parts)-1], ".json"))
 	}
 	params := parseParams(r, body)
-	rec := Call{Method: method, HTTPMethod: r.Method, ContentType: r.Header.Get("Content-Type"),
+	rec := Call{Method: method, HTTPMethod: r.Method, ContentType: r.Header.Get("Content-Type"), Header: r.Header.Clone(),
 		Query: r.URL.RawQuery, Body: body, Params: plain(params).(map[string]any), Args: params.values()}
 	for i, a := range rec.Args {
 		rec.Args[i] = plain(a)
@@ -115,8 +116,11 @@ func (p *Portal) dispatch(parts []string, method string, params *omap) (any, *ap
 	if p.redirect != "" {
 		return nil, nil, stallNone, p.redirect
 	}
-	if p.throttle > 0 { // the leaky bucket is checked before anything else
-		p.throttle--
+	// The leaky bucket is checked before anything else, auth included.
+	if p.throttle > 0 || !p.bucket.admit(time.Now()) {
+		if p.throttle > 0 {
+			p.throttle--
+		}
 		return nil, &apiError{503, "QUERY_LIMIT_EXCEEDED", "Too many requests"}, stallNone, ""
 	}
 	switch {
