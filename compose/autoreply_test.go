@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -384,5 +385,54 @@ func BenchmarkAutoReply(b *testing.B) {
 		if _, err := AutoReply(p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Same file twice → one part; remote and data: images stay; a src built at
+// render time is read then; an unreadable one is left alone, not fatal.
+func TestAutoReplyImages(t *testing.T) {
+	fsys := fstest.MapFS{
+		"t/a.html": {Data: []byte(`<img src="img/logo.png"><img src='img/logo.png'>` +
+			`<img src="https://cdn.example/x.png"><img src="data:image/png;base64,AA==">` +
+			`<img src="img/{{.TaskID}}.gif"><img src="../secret.png"><img src="img/gone-{{.Name}}.png">`)},
+		"t/img/logo.png": {Data: []byte("PNGDATA")},
+		"t/img/1.gif":    {Data: []byte("GIF1")},
+		"t/img/7.gif":    {Data: []byte("GIF7")},
+		"secret.png":     {Data: []byte("SECRET")},
+	}
+	tm, err := LoadTemplatesFS(fsys, "", "t/a.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := replyParams(t)
+	p.Templates, p.Data.TaskID = tm, "7"
+	raw, err := AutoReply(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := parseTree(t, raw)
+	if got := root.shape(); got != "multipart/related(multipart/alternative(text/plain, text/html), image/png, image/gif)" {
+		t.Fatalf("tree %s", got)
+	}
+	html := string(root.kids[0].kids[1].body)
+	logoCID := strings.Trim(root.kids[1].header.Get("Content-Id"), "<>")
+	gifCID := strings.Trim(root.kids[2].header.Get("Content-Id"), "<>")
+	if strings.Count(html, "cid:"+logoCID) != 2 || !strings.Contains(html, "cid:"+gifCID) ||
+		string(root.kids[2].body) != "GIF7" {
+		t.Errorf("cids not wired: %s", html)
+	}
+	for _, keep := range []string{`src="https://cdn.example/x.png"`, `src="data:image/png;base64,AA=="`, `src="../secret.png"`, `src="img/gone-`} {
+		if !strings.Contains(html, keep) {
+			t.Errorf("%s rewritten: %s", keep, html)
+		}
+	}
+	// Images FS override.
+	p.Images = fstest.MapFS{"img/logo.png": {Data: []byte("OTHER")}, "img/7.gif": {Data: []byte("G")}}
+	raw, err = AutoReply(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parseTree(t, raw).kids[1].body; string(got) != "OTHER" {
+		t.Errorf("override ignored: %q", got)
 	}
 }

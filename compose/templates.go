@@ -50,16 +50,16 @@ func LoadTemplates(subjectTmpl, htmlPath string) (*Templates, error) {
 	if dir == "" {
 		dir = "."
 	}
-	t, err := LoadTemplatesFS(os.DirFS(dir), subjectTmpl, file)
-	if err != nil && !strings.Contains(err.Error(), htmlPath) {
-		// Name the file as the admin wrote it, not the fs-relative name.
-		err = fmt.Errorf("%s: %w", htmlPath, err)
-	}
-	return t, err
+	return loadTemplates(os.DirFS(dir), subjectTmpl, file, htmlPath)
 }
 
 // LoadTemplatesFS is LoadTemplates reading from fsys (htmlPath is an fs path).
 func LoadTemplatesFS(fsys fs.FS, subjectTmpl, htmlPath string) (*Templates, error) {
+	return loadTemplates(fsys, subjectTmpl, htmlPath, htmlPath)
+}
+
+// loadTemplates does the work; shown is the HTML path as the admin wrote it.
+func loadTemplates(fsys fs.FS, subjectTmpl, htmlPath, shown string) (*Templates, error) {
 	if strings.TrimSpace(subjectTmpl) == "" {
 		subjectTmpl = DefaultSubject
 	}
@@ -69,40 +69,41 @@ func LoadTemplatesFS(fsys fs.FS, subjectTmpl, htmlPath string) (*Templates, erro
 	}
 	src, err := fs.ReadFile(fsys, htmlPath)
 	if err != nil {
-		return nil, fmt.Errorf("autoreply html template: %w", err)
+		return nil, fmt.Errorf("autoreply html template %s: %w", shown, err)
 	}
 	ht, err := htmltemplate.New(path.Base(htmlPath)).Option("missingkey=error").Parse(string(src))
 	if err != nil {
-		return nil, fmt.Errorf("autoreply html template %s: %w", htmlPath, err)
+		return nil, fmt.Errorf("autoreply html template %s: %w", shown, err)
 	}
-	t := &Templates{subject: st, html: ht, name: htmlPath, images: map[string][]byte{}}
+	t := &Templates{subject: st, html: ht, name: shown, images: map[string][]byte{}}
 	if d := path.Dir(htmlPath); d != "." {
 		if t.assets, err = fs.Sub(fsys, d); err != nil {
-			return nil, fmt.Errorf("autoreply html template %s: %w", htmlPath, err)
+			return nil, fmt.Errorf("autoreply html template %s: %w", shown, err)
 		}
 	} else {
 		t.assets = fsys
 	}
 
 	// A trial render finds errors that only show at execution (a misspelt
-	// field); its <img> list is what we preload.
+	// field).
 	sample := TemplateData{Greeting: "Name", Name: "Name", Email: "user@example.com",
 		Subject: "Subject", TaskID: "1", TaskURL: "https://example.com/task/1"}
 	if _, err := t.renderSubject(sample); err != nil {
 		return nil, err
 	}
-	out, err := t.renderHTML(sample)
-	if err != nil {
+	if _, err := t.renderHTML(sample); err != nil {
 		return nil, err
 	}
-	for _, m := range findImages(out) {
+	// Literal srcs in the source must exist now; a src built by the
+	// template ({{...}}) is read when a reply is rendered.
+	for _, m := range findImages(string(src)) {
 		p, ok := assetPath(m.src)
-		if !ok {
+		if !ok || strings.Contains(m.src, "{{") {
 			continue
 		}
 		b, err := fs.ReadFile(t.assets, p)
 		if err != nil {
-			return nil, fmt.Errorf("autoreply html template %s: image %q: %w", htmlPath, m.src, err)
+			return nil, fmt.Errorf("autoreply html template %s: image %q: %w", shown, m.src, err)
 		}
 		t.images[p] = b
 	}
