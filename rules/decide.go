@@ -151,7 +151,7 @@ func Decide(in Input, p Policy) Decision {
 		subject = firstValue(h, "Subject")
 	}
 
-	if isLoop(in, h, p) {
+	if isLoop(h, p) {
 		// Our own output came back: no task, not even a comment.
 		return Decision{Reason: ReasonLoop, Task: TaskNone, Robot: true}
 	}
@@ -375,7 +375,7 @@ var Reasons = []ReasonInfo{
 // isLoop reports our own mail coming back. Delivered-To is deliberately not
 // used: behind a provider that delivers to the mailbox and forwards to us,
 // every message would carry our address there and be dropped.
-func isLoop(in Input, h Header, p Policy) bool {
+func isLoop(h Header, p Policy) bool {
 	if p.LoopID != "" {
 		for _, v := range h.Values("X-Loop") {
 			if strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(p.LoopID)) {
