@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -48,36 +49,53 @@ type wireChat struct {
 const chatPageSize = 50
 
 // ChatMessages returns the messages of chat chatID with id > firstID,
-// oldest first (im.dialog.messages.get, DIALOG_ID "chat"+id, paging
-// forwards with FIRST_ID). To fetch the one message an event names, pass
-// MESSAGE_ID-1 and pick the id.
+// oldest first (im.dialog.messages.get, DIALOG_ID "chat"+id). With
+// firstID > 0 it pages forwards with FIRST_ID; to fetch the one message an
+// event names, pass MESSAGE_ID-1 and pick the id. With firstID 0 the
+// portal ignores FIRST_ID and answers newest first, so it pages backwards
+// with LAST_ID instead.
 func (c *Client) ChatMessages(ctx context.Context, chatID, firstID int64) ([]ChatMessage, error) {
 	if chatID <= 0 {
 		return nil, fmt.Errorf("bitrix im.dialog.messages.get: no chat id (old-card task?)")
 	}
+	dialog := "chat" + strconv.FormatInt(chatID, 10)
 	var out []ChatMessage
+	lastID := int64(0)
 	for range maxListPages {
-		params := map[string]any{
-			"DIALOG_ID": "chat" + strconv.FormatInt(chatID, 10),
-			"FIRST_ID":  firstID,
-			"LIMIT":     chatPageSize,
+		params := map[string]any{"DIALOG_ID": dialog, "LIMIT": chatPageSize}
+		switch {
+		case firstID > 0:
+			params["FIRST_ID"] = firstID
+		case lastID > 0:
+			params["LAST_ID"] = lastID
 		}
 		var w wireChat
 		if _, err := c.call(ctx, "im.dialog.messages.get", params, read, &w); err != nil {
 			return nil, err
 		}
-		page := w.messages()
+		page := w.messages() // sorted ascending
 		for _, m := range page {
-			if m.ID > firstID {
+			if m.ID > firstID && (lastID == 0 || m.ID < lastID) {
 				out = append(out, m)
 			}
 		}
-		if len(w.Messages) < chatPageSize || len(page) == 0 || page[len(page)-1].ID <= firstID {
+		if len(w.Messages) < chatPageSize || len(page) == 0 {
 			break
 		}
-		firstID = page[len(page)-1].ID
+		if firstID > 0 {
+			if page[len(page)-1].ID <= firstID {
+				break
+			}
+			firstID = page[len(page)-1].ID
+		} else {
+			if lastID > 0 && page[0].ID >= lastID {
+				break
+			}
+			lastID = page[0].ID
+		}
 	}
-	return out, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return slices.CompactFunc(out, func(a, b ChatMessage) bool { return a.ID == b.ID }), nil
 }
 
 // messages joins authors and files into the messages, sorted by id.

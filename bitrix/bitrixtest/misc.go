@@ -49,8 +49,9 @@ func chatGet(c *call) (any, *apiError) {
 	}
 	msgs := slices.Clone(c.p.chat[chatID])
 	var picked []*ChatMessage
-	if v, ok := c.params.getFold("FIRST_ID"); ok {
-		first, _ := toInt(v)
+	// FIRST_ID counts only when > 0, as in the portal; otherwise the
+	// newest messages come first.
+	if first, _ := toInt(firstParam(c)); first > 0 {
 		for _, m := range msgs {
 			if m.ID > first && int64(len(picked)) < limit {
 				picked = append(picked, m)
@@ -59,7 +60,9 @@ func chatGet(c *call) (any, *apiError) {
 	} else {
 		last := int64(1 << 62)
 		if v, ok := c.params.getFold("LAST_ID"); ok {
-			last, _ = toInt(v)
+			if n, _ := toInt(v); n > 0 {
+				last = n
+			}
 		}
 		slices.Reverse(msgs)
 		for _, m := range msgs {
@@ -92,6 +95,11 @@ func chatGet(c *call) (any, *apiError) {
 		}
 	}
 	return map[string]any{"chat_id": chatID, "messages": messages, "users": users, "files": files}, nil
+}
+
+func firstParam(c *call) any {
+	v, _ := c.params.getFold("FIRST_ID")
+	return v
 }
 
 func chatAdd(c *call) (any, *apiError) {
