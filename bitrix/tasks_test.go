@@ -147,6 +147,21 @@ func TestCreate5xxIsAmbiguousButRateLimitRetried(t *testing.T) {
 	if !errors.Is(err, bitrix.ErrAmbiguous) || !errors.As(err, &e) || e.HTTPStatus != 502 {
 		t.Fatalf("502 on create: err = %v", err)
 	}
+	p.FailNext("tasks.task.add", 500, "INTERNAL_SERVER_ERROR")
+	if _, err = c.AddTask(ctx, bitrix.TaskFields{Title: "x", ResponsibleID: 1}); !errors.Is(err, bitrix.ErrAmbiguous) {
+		t.Fatalf("500 INTERNAL_SERVER_ERROR on create: err = %v, want ErrAmbiguous", err)
+	}
+	// The caller's own deadline expiring mid-request is ambiguous too.
+	p.CreateThenTimeout("tasks.task.add")
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err = c.AddTask(short, bitrix.TaskFields{Title: "x", ResponsibleID: 1})
+	cancel()
+	if !errors.Is(err, bitrix.ErrAmbiguous) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("caller deadline on create: err = %v", err)
+	}
+	if n := len(p.CallsTo("tasks.task.add")); n != 3 {
+		t.Fatalf("creates sent %d times, want 3 (none retried)", n)
+	}
 	p.FailNext("tasks.task.add", 503, "QUERY_LIMIT_EXCEEDED")
 	if _, err := c.AddTask(ctx, bitrix.TaskFields{Title: "x", ResponsibleID: 1}); err != nil {
 		t.Fatalf("rate-limited create not retried: %v", err)
