@@ -46,7 +46,7 @@ type Options struct {
 
 // DefaultUserAgent is sent unless Options.UserAgent says otherwise; the
 // portal's docs ask for a real one (§8).
-const DefaultUserAgent = "supportgate-bitrix/1.0 (+https://github.com/supportgate)"
+const DefaultUserAgent = "supportgate-bitrix/1.0 (Go net/http)"
 
 // Client calls REST methods through one inbound webhook. It is safe for
 // concurrent use; all calls share one rate limiter.
