@@ -111,12 +111,16 @@ func loadTemplates(fsys fs.FS, subjectTmpl, htmlPath, shown string) (*Templates,
 }
 
 // DefaultTemplates returns the built-in templates; lang is "ru" (default) or "en".
-func DefaultTemplates(lang string) (*Templates, error) {
+func DefaultTemplates(lang string) (*Templates, error) { return BuiltinTemplates(lang, DefaultSubject) }
+
+// BuiltinTemplates is the built-in HTML with the admin's subject template
+// (for a config that sets [autoreply] subject but no template file).
+func BuiltinTemplates(lang, subject string) (*Templates, error) {
 	name := "templates/autoreply.ru.html"
 	if strings.EqualFold(lang, "en") {
 		name = "templates/autoreply.en.html"
 	}
-	return LoadTemplatesFS(defaultFS, DefaultSubject, name)
+	return LoadTemplatesFS(defaultFS, subject, name)
 }
 
 func (t *Templates) renderSubject(d TemplateData) (string, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"supportgate/metrics"
+	"supportgate/pipeline"
 	"supportgate/queue"
 	"supportgate/relay"
 	"supportgate/rules"
@@ -24,12 +25,13 @@ import (
 
 // Gateway is one running supportgate.
 type Gateway struct {
-	Cfg    *rules.Holder
-	Log    *slog.Logger
-	Store  *store.Store
-	Runner *queue.Runner
-	SMTP   *relay.Server
-	Deliv  *relay.Deliverer
+	Cfg      *rules.Holder
+	Log      *slog.Logger
+	Store    *store.Store
+	Runner   *queue.Runner
+	SMTP     *relay.Server
+	Deliv    *relay.Deliverer
+	Pipeline *pipeline.Pipeline
 
 	httpSrv  *http.Server
 	httpLn   net.Listener
@@ -61,6 +63,10 @@ func New(cfg *rules.Config, log *slog.Logger) (*Gateway, error) {
 	g.Runner.Observe = observe
 	g.Deliv = &relay.Deliverer{Cfg: g.Cfg, Store: st, Runner: g.Runner, Log: log, DSN: makeDSN}
 	g.Deliv.Register()
+	if err := g.setupStages(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	g.SMTP, err = relay.NewServer(g.Cfg, st, log, g.plan)
 	if err != nil {
 		st.Close()
@@ -182,8 +188,12 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return err
 }
 
-// Reload puts a new, already validated config in force.
-func (g *Gateway) Reload(c *rules.Config) {
+// Reload puts a new, already validated config in force. Templates and
+// contacts are loaded first; if they fail the old config stays.
+func (g *Gateway) Reload(c *rules.Config) error {
+	if err := g.reloadStages(c); err != nil {
+		return err
+	}
 	old := g.Cfg.Get()
 	for _, k := range []struct{ name, a, b string }{
 		{"smtp.listen", old.SMTP.Listen, c.SMTP.Listen},
@@ -201,6 +211,7 @@ func (g *Gateway) Reload(c *rules.Config) {
 		f(c)
 	}
 	g.Log.Info("config reloaded", "path", c.Path)
+	return nil
 }
 
 func (g *Gateway) routes() http.Handler {

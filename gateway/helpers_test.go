@@ -61,6 +61,9 @@ forward_to = ["support@mail.internal.example.com"]
 [[mailbox]]
 address = "sales@example.com"
 
+[auth]
+autoreply = "off"
+
 [log]
 level = "debug"
 %s

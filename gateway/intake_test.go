@@ -162,7 +162,39 @@ func TestUpstreamTempFailRetries(t *testing.T) {
 	if got := e.upstream.Wait(1, 5*time.Second); len(got) != 1 {
 		t.Fatalf("got %d after two 451s, want 1", len(got))
 	}
-	if n := len(e.smarthost.Messages()); n != 0 {
-		t.Errorf("a temporary failure sent %d DSNs", n)
+	for _, m := range e.smarthost.Messages() {
+		if bytes.Contains(m.Data, []byte("multipart/report")) {
+			t.Errorf("a temporary failure sent a DSN")
+		}
+	}
+}
+
+func TestUpstream5xxSendsDSN(t *testing.T) {
+	e := newEnv(t, "[autoreply]\nenabled = false\n")
+	e.upstream.FailRcpt("support@mail.internal.example.com", mailtest.Perm)
+	if err := send(t, e.g.SMTPAddr(), "dora@customer.test", []string{"support@example.com"}, plainMsg("dora@customer.test", "support@example.com", "lost", "b")); err != nil {
+		t.Fatal(err)
+	}
+	got := e.smarthost.Wait(1, 5*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("smarthost got %d messages, want the DSN", len(got))
+	}
+	d := got[0]
+	if d.From != "" || len(d.Rcpts) != 1 || d.Rcpts[0] != "dora@customer.test" {
+		t.Errorf("DSN envelope %q → %v, want <> → the sender", d.From, d.Rcpts)
+	}
+	for _, want := range []string{"multipart/report", "report-type=delivery-status", "Final-Recipient: rfc822; support@mail.internal.example.com",
+		"Action: failed", "Status: 5.1.1", "550 5.1.1 no such user", "Subject: lost"} {
+		if !bytes.Contains(d.Data, []byte(want)) {
+			t.Errorf("DSN lacks %q:\n%s", want, d.Data)
+		}
+	}
+	// A null sender gets none (never bounce a bounce).
+	if err := send(t, e.g.SMTPAddr(), "", []string{"support@example.com"}, plainMsg("MAILER-DAEMON@x.test", "support@example.com", "bounce", "b")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(e.smarthost.Messages()); n != 1 {
+		t.Errorf("smarthost got %d messages; a bounce was bounced", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/queue"
@@ -119,7 +120,7 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 			// The whole transaction was refused (MAIL or DATA): every
 			// pending recipient fails with that answer.
 			for _, r := range data.Rcpts {
-				data.Failed = append(data.Failed, failedRcpt{r, err.Error()})
+				data.Failed = append(data.Failed, failedRcpt{r, replyText(err)})
 			}
 			data.Rcpts = nil
 			j.Data, _ = json.Marshal(data)
@@ -133,7 +134,7 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 		switch {
 		case r.Err == nil:
 		case IsPermanentSMTP(r.Err):
-			data.Failed = append(data.Failed, failedRcpt{r.Rcpt, r.Err.Error()})
+			data.Failed = append(data.Failed, failedRcpt{r.Rcpt, replyText(r.Err)})
 		default:
 			still = append(still, r.Rcpt)
 			tempErr = r.Err
@@ -278,4 +279,17 @@ func readHeader(path string) ([]byte, error) {
 		}
 	}
 	return out.Bytes(), nil
+}
+
+// replyText renders a remote answer the way a DSN shows it: "550 5.1.1
+// no such user".
+func replyText(err error) string {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
+			return fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+		}
+		return fmt.Sprintf("%d %s", se.Code, se.Message)
+	}
+	return err.Error()
 }

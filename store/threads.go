@@ -13,20 +13,23 @@ import (
 // Thread is one customer conversation: the requester, every Message-ID
 // seen or sent in it, and its Bitrix24 task once there is one.
 type Thread struct {
-	ID            string    `json:"id"`
-	Mailbox       string    `json:"mailbox"`   // the support address written to
-	Requester     string    `json:"requester"` // canonical address
-	RequesterName string    `json:"requester_name,omitempty"`
-	Subject       string    `json:"subject"` // decoded, as first written
-	Participants  []string  `json:"participants"`
-	TaskID        int64     `json:"task_id,omitempty"`
-	ChatID        int64     `json:"chat_id,omitempty"`
-	RootID        string    `json:"root_id,omitempty"`      // the first message's Message-ID
-	LastID        string    `json:"last_id,omitempty"`      // the newest Message-ID, for In-Reply-To
-	References    []string  `json:"refs,omitempty"`         // for our References: (capped)
-	LastComment   int64     `json:"last_comment,omitempty"` // newest comment mailed or seen
-	Created       time.Time `json:"created"`
-	Updated       time.Time `json:"updated"`
+	ID            string   `json:"id"`
+	Mailbox       string   `json:"mailbox"`   // the support address written to
+	Requester     string   `json:"requester"` // canonical address
+	RequesterName string   `json:"requester_name,omitempty"`
+	Subject       string   `json:"subject"` // decoded, as first written
+	Participants  []string `json:"participants"`
+	TaskID        int64    `json:"task_id,omitempty"`
+	ChatID        int64    `json:"chat_id,omitempty"`
+	RootID        string   `json:"root_id,omitempty"`      // the first message's Message-ID
+	LastID        string   `json:"last_id,omitempty"`      // the newest Message-ID, for In-Reply-To
+	References    []string `json:"refs,omitempty"`         // for our References: (capped)
+	LastComment   int64    `json:"last_comment,omitempty"` // newest comment mailed or seen
+	// Warning is shown in the task text (a sender that failed
+	// authentication, for instance).
+	Warning string    `json:"warning,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // How a Message-ID came to be in a thread.

@@ -61,8 +61,12 @@ func cmdServe(args []string, stderr io.Writer) int {
 			log.Error("config reload refused; the running config stays in force", "why", why, "err", err.Error())
 			return
 		}
+		if err := g.Reload(c); err != nil {
+			metrics.ConfigReloads.WithLabelValues("refused").Inc()
+			log.Error("config reload refused; the running config stays in force", "why", why, "err", err.Error())
+			return
+		}
 		metrics.ConfigReloads.WithLabelValues("ok").Inc()
-		g.Reload(c)
 	}
 	for {
 		select {

@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/compose"
+	"supportgate/mailparse"
+	"supportgate/queue"
+	"supportgate/relay"
+	"supportgate/rules"
+	"supportgate/store"
+)
+
+// replyData is an auto-reply job: whom to answer and what it answers.
+type replyData struct {
+	Thread     string   `json:"thread"`
+	To         string   `json:"to"`   // the envelope sender (RFC 3834 §4)
+	Name       string   `json:"name"` // the From display name, when From is To
+	Subject    string   `json:"subject"`
+	MessageID  string   `json:"msgid,omitempty"`
+	InReplyTo  []string `json:"irt,omitempty"`
+	References []string `json:"refs,omitempty"`
+}
+
+func autoReplyJob(threadID string, m *store.Message, pm *mailparse.Message) *store.Job {
+	d := replyData{Thread: threadID, To: m.From, Subject: pm.Subject, MessageID: pm.MessageID,
+		InReplyTo: pm.InReplyTo, References: pm.References}
+	if strings.EqualFold(pm.From.Addr, m.From) {
+		d.Name = pm.From.Name
+	}
+	b, _ := json.Marshal(d)
+	return &store.Job{Kind: KindAutoReply, Data: b}
+}
+
+// waitStep is how often an auto-reply looks for its task number.
+const waitStep = 100 * time.Millisecond
+
+// autoreply composes and queues one acknowledgement. It waits up to
+// [autoreply] wait_for_task for the Bitrix24 task so the number can be in
+// the reply, then goes without. Queueing the message and finishing the
+// job are one transaction: a retry never sends a second copy.
+func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
+	c := p.Cfg.Get()
+	var d replyData
+	if err := json.Unmarshal(j.Data, &d); err != nil {
+		return queue.Permanent(err)
+	}
+	var t *store.Thread
+	if err := p.Store.View(func(tx *bolt.Tx) (err error) { t, err = store.GetThread(tx, d.Thread); return }); err != nil {
+		return err
+	}
+	if t == nil {
+		return queue.Permanent(errors.New("thread gone"))
+	}
+	if t.TaskID == 0 && p.tasksEnabled() && time.Since(j.Created) < c.Autoreply.WaitForTask.D() {
+		return queue.Later(waitStep, "waiting for the task number")
+	}
+	tmpl, _, contacts := p.parts()
+	name := contacts.Name(d.To)
+	if name == "" && p.Tasks != nil && p.Tasks.Enabled() {
+		name = p.Tasks.ContactName(ctx, d.To)
+	}
+	data := compose.TemplateData{Greeting: name, Name: name, Email: d.To, Subject: d.Subject}
+	if name == "" {
+		data.Greeting = d.To
+		data.Name = d.Name
+	}
+	if t.TaskID != 0 {
+		data.TaskID = itoa(t.TaskID)
+		data.TaskURL = taskURL(c, t.TaskID)
+	}
+	msgID, err := compose.NewMessageID(c.SMTP.Hostname)
+	if err != nil {
+		return err
+	}
+	mb := c.FindMailbox(t.Mailbox)
+	from := mail.Address{Address: t.Mailbox}
+	if mb != nil {
+		from.Name = mb.Name
+	}
+	body, err := compose.AutoReply(compose.ReplyParams{
+		Templates: tmpl, Data: data, Hostname: c.SMTP.Hostname,
+		From: from, To: d.To, OrigFrom: mail.Address{Name: d.Name, Address: d.To},
+		InReplyToID: d.MessageID, References: d.References, InReplyTo: d.InReplyTo,
+		MessageID: msgID, LoopID: loopID(c),
+	})
+	if err != nil {
+		return queue.Permanent(fmt.Errorf("compose: %w", err))
+	}
+	return queue.Then(func(tx *bolt.Tx) error {
+		cur, err := store.GetThread(tx, t.ID)
+		if err != nil || cur == nil {
+			return err
+		}
+		if err := store.AddID(tx, cur, msgID, store.IDAutoReply); err != nil {
+			return err
+		}
+		if err := store.PutThread(tx, cur); err != nil {
+			return err
+		}
+		_, err = relay.QueueOutbound(p.Store, tx, body, c.Autoreply.MailFrom, []string{d.To})
+		return err
+	})
+}
+
+// taskURL links the task in the portal, from the webhook's host and the
+// responsible user's task path (the portal redirects to the right view).
+func taskURL(c *rules.Config, id int64) string {
+	u := c.Bitrix.WebhookURL
+	i := strings.Index(u, "/rest/")
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s/company/personal/user/%d/tasks/task/view/%d/", u[:i], c.Bitrix.ResponsibleID, id)
+}

@@ -1,0 +1,186 @@
+package pipeline
+
+import (
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/mailparse"
+	"supportgate/rules"
+	"supportgate/store"
+)
+
+// Evaluation is everything decided about one message, before anything is
+// written: process applies it, explain prints it.
+type Evaluation struct {
+	Msg       *mailparse.Message
+	Sender    string // the requester: From address, else the envelope sender
+	Journal   bool   // sent to the journal address: the team's own mail
+	Thread    *store.Thread
+	Match     string // how the thread was found, for logs and explain
+	Duplicate bool   // this Message-ID already arrived: do nothing twice
+	Auth      rules.AuthVerdict
+	Decision  rules.Decision
+}
+
+// Evaluate matches the thread and runs the rules. tx is read-only here.
+func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Message, auth rules.AuthVerdict, now time.Time) (*Evaluation, error) {
+	ev := &Evaluation{Msg: pm, Auth: auth}
+	ev.Sender = rules.Canonical(pm.From.Addr)
+	if ev.Sender == "" {
+		ev.Sender = rules.Canonical(m.From)
+	}
+	for _, r := range m.Rcpts {
+		if c.IsJournal(r) {
+			ev.Journal = true
+		}
+	}
+	if pm.MessageID != "" {
+		e, err := store.LookupID(tx, pm.MessageID)
+		if err != nil {
+			return nil, err
+		}
+		ev.Duplicate = e != nil && (e.Kind == store.IDIncoming || e.Kind == store.IDJournal)
+	}
+	answers, err := matchThread(tx, c, ev)
+	if err != nil {
+		return nil, err
+	}
+	recent := 0
+	if c.Autoreply.MaxPerSender > 0 && m.From != "" {
+		recent, err = store.CountRecent(tx, senderKey(m.From), now.Add(-c.Autoreply.Window.D()), false)
+		if err != nil {
+			return nil, err
+		}
+	}
+	in := rules.Input{
+		EnvelopeFrom:        m.From,
+		EnvelopeRcpts:       m.Rcpts,
+		Header:              pm.Header,
+		FromAddr:            pm.From.Addr,
+		To:                  addrs(pm.To),
+		Cc:                  addrs(pm.Cc),
+		Subject:             pm.Subject,
+		ContentType:         pm.ContentType,
+		ReportType:          pm.ReportType,
+		ThreadKnown:         ev.Thread != nil,
+		AnswersSpecialist:   answers,
+		SenderRecentReplies: recent,
+		Auth:                auth,
+	}
+	if len(pm.ReplyTo) > 0 {
+		in.ReplyTo = pm.ReplyTo[0].Addr
+	}
+	ev.Decision = rules.Decide(in, policyOf(c))
+	return ev, nil
+}
+
+// policyOf turns the config into the decision's policy.
+func policyOf(c *rules.Config) rules.Policy {
+	own := []string{}
+	for _, mb := range c.Mailbox {
+		own = append(own, mb.Address)
+	}
+	if c.Rules.JournalAddress != "" {
+		own = append(own, c.Rules.JournalAddress)
+	}
+	if c.Autoreply.MailFrom != "" {
+		own = append(own, c.Autoreply.MailFrom)
+	}
+	return rules.Policy{
+		OwnAddresses:          own,
+		ExcludeDomains:        c.Rules.ExcludeDomains,
+		ExcludeAddresses:      c.Rules.ExcludeAddresses,
+		TeamDomains:           c.Rules.TeamDomains,
+		MaxPerSender:          c.Autoreply.MaxPerSender,
+		ReplyToForwardedRules: c.Rules.ReplyToForwarded,
+		LoopID:                loopID(c),
+		TrustSpamHeaders:      c.Rules.TrustSpamHeaders,
+		AuthPolicy:            c.Auth.Autoreply,
+	}
+}
+
+// matchThread finds the conversation a message continues (reference §3):
+// first the Message-IDs it answers (In-Reply-To, then References newest
+// first), then a [#task] tag in the subject. Either counts only when the
+// sender is a participant of that thread or answers our own message
+// (whoever got our reply may answer it): a guessed tag or a forwarded old
+// conversation from a stranger starts a new thread instead of writing into
+// someone else's task. It also reports whether the message answers a
+// specialist (our notification, a journaled message, or a Message-ID of
+// one of the team's domains).
+func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialist bool, err error) {
+	pm := ev.Msg
+	ids := append([]string(nil), pm.InReplyTo...)
+	for i := len(pm.References) - 1; i >= 0; i-- {
+		ids = append(ids, pm.References[i])
+	}
+	for _, id := range ids {
+		if inDomains(id, c.Rules.TeamDomains) {
+			answersSpecialist = true
+		}
+		e, err := store.LookupID(tx, id)
+		if err != nil {
+			return false, err
+		}
+		if e == nil {
+			continue
+		}
+		t, err := store.GetThread(tx, e.Thread)
+		if err != nil || t == nil {
+			continue
+		}
+		ours := e.Kind != store.IDIncoming
+		if !t.IsParticipant(ev.Sender) && !(ours && t.IsParticipant(rules.Canonical(pm.From.Addr))) && !ev.Journal {
+			ev.Match = "ignored " + e.Kind + " <" + id + ">: sender is not in that thread"
+			continue
+		}
+		ev.Thread = t
+		ev.Match = "message-id <" + id + "> (" + e.Kind + ")"
+		if e.Kind == store.IDNotification || e.Kind == store.IDJournal {
+			answersSpecialist = true
+		}
+		return answersSpecialist, nil
+	}
+	if id, ok := mailparse.TaskTag(pm.Subject); ok {
+		t, err := store.ThreadByTask(tx, id)
+		if err != nil {
+			return false, err
+		}
+		if t != nil && t.IsParticipant(ev.Sender) {
+			ev.Thread = t
+			ev.Match = "subject tag [#" + itoa(id) + "]"
+		} else if t != nil {
+			ev.Match = "ignored subject tag [#" + itoa(id) + "]: sender is not in that thread"
+		}
+	}
+	return answersSpecialist, nil
+}
+
+func addrs(list []mailparse.Address) []string {
+	var out []string
+	for _, a := range list {
+		out = append(out, a.Addr)
+	}
+	return out
+}
+
+// inDomains reports whether an address or Message-ID's right-hand side is
+// one of domains or below it.
+func inDomains(s string, domains []string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return false
+	}
+	d := strings.ToLower(strings.Trim(s[at+1:], "<> "))
+	for _, x := range domains {
+		x = strings.ToLower(x)
+		if d == x || strings.HasSuffix(d, "."+x) {
+			return true
+		}
+	}
+	return false
+}
+
+func senderKey(from string) string { return "ar:" + rules.Canonical(from) + ":" }

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/mailparse"
+	"supportgate/metrics"
+	"supportgate/queue"
+	"supportgate/rules"
+	"supportgate/senderauth"
+	"supportgate/store"
+)
+
+// process is the job every accepted message gets after the 250.
+func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
+	c := p.Cfg.Get()
+	log := p.Log.With("queue_id", j.MsgID)
+	var m *store.Message
+	if err := p.Store.View(func(tx *bolt.Tx) (err error) { m, err = store.GetMessage(tx, j.MsgID); return }); err != nil {
+		return err
+	}
+	if m == nil {
+		return queue.Permanent(errors.New("message record gone"))
+	}
+	pm, err := p.parse(m)
+	if err != nil {
+		return err
+	}
+	_, checker, _ := p.parts()
+	auth := p.authenticate(ctx, checker, c, m, log)
+
+	var ev *Evaluation
+	err = p.Store.View(func(tx *bolt.Tx) (err error) {
+		ev, err = Evaluate(tx, c, m, pm, auth, time.Now())
+		return
+	})
+	if err != nil {
+		return err
+	}
+	metrics.AutoReplies.WithLabelValues(ev.Decision.Reason).Inc()
+	log.Info("decided", "sender", ev.Sender, "subject", pm.Subject, "thread", ev.Match,
+		"task", ev.Decision.Task.String(), "autoreply", ev.Decision.AutoReply, "reason", ev.Decision.Reason,
+		"duplicate", ev.Duplicate, "journal", ev.Journal, "auth", auth.Reason)
+	if ev.Duplicate {
+		return nil
+	}
+	return queue.Then(func(tx *bolt.Tx) error { return p.apply(tx, c, m, ev) })
+}
+
+// parse reads the spool file. Broken MIME still gives a best-effort
+// message; only an unreadable file is an error (retried).
+func (p *Pipeline) parse(m *store.Message) (*mailparse.Message, error) {
+	f, err := os.Open(p.Store.SpoolPath(m.ID))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pm, err := mailparse.Parse(f, mailparse.Limits{})
+	if pm == nil {
+		if err == nil {
+			err = errors.New("parse: no message")
+		}
+		return nil, queue.Permanent(err)
+	}
+	return pm, nil
+}
+
+// authenticate runs SPF/DKIM/DMARC when the policy needs it.
+func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker, c *rules.Config, m *store.Message, log interface{ Info(string, ...any) }) rules.AuthVerdict {
+	if checker == nil || c.Auth.Autoreply == "off" {
+		return rules.AuthVerdict{Result: rules.AuthUnknown, Reason: "auth off"}
+	}
+	path := p.Store.SpoolPath(m.ID)
+	res := checker.Check(ctx, senderauth.Input{
+		IP: parseIP(m.ClientIP), Helo: m.Helo, MailFrom: m.From,
+		Message: func() (ioReader, error) { return os.Open(path) },
+	})
+	allow, reason := senderauth.Verdict(res, c.Auth.Autoreply)
+	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}
+	if !allow {
+		v.Result = rules.AuthFail
+		if reason == senderauth.ReasonTempError {
+			v.Result = rules.AuthTempError
+		}
+		v.Reason = reason + " (" + v.Reason + ")"
+	}
+	p.saveAuth(m.ID, res)
+	return v
+}
+
+// apply records the outcome and queues the follow-ups, in the
+// transaction that finishes the process job.
+func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Evaluation) error {
+	pm, d := ev.Msg, ev.Decision
+	t := ev.Thread
+	if ev.Journal {
+		return p.recordJournal(tx, c, m, ev)
+	}
+	if t == nil && d.Task == rules.TaskNone {
+		return nil // a robot outside any thread: forwarded, nothing else
+	}
+	var jobs []*store.Job
+	if t == nil {
+		t = &store.Thread{Mailbox: mailboxOf(c, m), Requester: ev.Sender, RequesterName: pm.From.Name, Subject: pm.Subject}
+	}
+	t.AddParticipant(ev.Sender)
+	for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
+		if a.Addr != "" && c.FindMailbox(a.Addr) == nil && !c.IsJournal(a.Addr) {
+			t.AddParticipant(rules.Canonical(a.Addr))
+		}
+	}
+	if ev.Auth.Result == rules.AuthFail {
+		t.Warning = "sender not authenticated: " + ev.Auth.Reason
+	}
+	if err := store.PutThread(tx, t); err != nil { // gives a new thread its id
+		return err
+	}
+	if err := store.AddID(tx, t, pm.MessageID, store.IDIncoming); err != nil {
+		return err
+	}
+	if err := store.PutThread(tx, t); err != nil {
+		return err
+	}
+	if p.tasksEnabled() {
+		switch d.Task {
+		case rules.TaskCreate:
+			jobs = append(jobs, p.Tasks.TaskJob(t.ID))
+		case rules.TaskComment:
+			jobs = append(jobs, p.Tasks.CommentJob(t.ID))
+		}
+	}
+	if d.AutoReply && c.Autoreply.Enabled && m.From != "" {
+		jobs = append(jobs, autoReplyJob(t.ID, m, pm))
+		if c.Autoreply.MaxPerSender > 0 {
+			if _, err := store.CountRecent(tx, senderKey(m.From), time.Now().Add(-c.Autoreply.Window.D()), true); err != nil {
+				return err
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	return store.AddJobs(tx, m.ID, jobs...)
+}
+
+// recordJournal files the team's own outgoing mail: its Message-ID joins
+// the thread it answers, or starts one with the customer as requester, so
+// that the customer's reply is known to answer a specialist.
+func (p *Pipeline) recordJournal(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Evaluation) error {
+	pm := ev.Msg
+	t := ev.Thread
+	if t == nil {
+		var to string
+		for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
+			if c.FindMailbox(a.Addr) == nil && !c.IsJournal(a.Addr) && !inDomains(a.Addr, c.Rules.TeamDomains) {
+				to = rules.Canonical(a.Addr)
+				break
+			}
+		}
+		if to == "" {
+			return nil // internal mail: nothing to thread
+		}
+		t = &store.Thread{Mailbox: c.Mailbox[0].Address, Requester: to, Subject: pm.Subject}
+		t.AddParticipant(to)
+		if err := store.PutThread(tx, t); err != nil {
+			return err
+		}
+	}
+	if err := store.AddID(tx, t, pm.MessageID, store.IDJournal); err != nil {
+		return err
+	}
+	return store.PutThread(tx, t)
+}
+
+// processFailed: a message we could not process is still forwarded (that
+// is its own job); the operator sees the error in the log.
+func (p *Pipeline) processFailed(ctx context.Context, j *store.Job, err error) func(tx *bolt.Tx) error {
+	p.Log.Error("message not processed: no reply, no task", "queue_id", j.MsgID, "err", err)
+	return nil
+}
+
+func mailboxOf(c *rules.Config, m *store.Message) string {
+	for _, r := range m.Rcpts {
+		if mb := c.FindMailbox(r); mb != nil {
+			return mb.Address
+		}
+	}
+	return c.Mailbox[0].Address
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// authRecord keeps the message's authentication results for the forward
+// job's Authentication-Results header.
+func (p *Pipeline) saveAuth(id string, res senderauth.Result) {
+	b, _ := json.Marshal(res)
+	_ = b
+}

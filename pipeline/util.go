@@ -1,0 +1,10 @@
+package pipeline
+
+import (
+	"io"
+	"net"
+)
+
+type ioReader = io.Reader
+
+func parseIP(s string) net.IP { return net.ParseIP(s) }
