@@ -6,6 +6,7 @@
 package mailparse
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -104,7 +105,7 @@ func (m *Message) warnf(format string, args ...any) {
 func Parse(r io.Reader, lim Limits) (*Message, error) {
 	lim = lim.withDefaults()
 	m := &Message{}
-	data, err := io.ReadAll(io.LimitReader(r, lim.MaxTotalBytes+1))
+	data, err := readAll(r, lim.MaxTotalBytes+1)
 	if int64(len(data)) > lim.MaxTotalBytes {
 		data = data[:lim.MaxTotalBytes]
 		m.warnf("message truncated at %d bytes", lim.MaxTotalBytes)
@@ -186,4 +187,17 @@ func parseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// readAll is io.ReadAll with one allocation when the reader knows its
+// length (bytes.Reader, strings.Reader, bytes.Buffer): ReadAll's growth
+// doubles the memory for a large message.
+func readAll(r io.Reader, max int64) ([]byte, error) {
+	lr := io.LimitReader(r, max)
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() >= 0 {
+		buf := bytes.NewBuffer(make([]byte, 0, min(int64(l.Len())+bytes.MinRead, max)))
+		_, err := buf.ReadFrom(lr)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(lr)
 }

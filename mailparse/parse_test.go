@@ -81,7 +81,7 @@ func TestAttachmentBytesSurviveDecoding(t *testing.T) {
 	}
 	wrapped.WriteString(enc)
 	qpText := "line with = sign and é"
-	raw := crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nhi\n--zz\n" +
+	raw := crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nhi\n--zz\n"+
 		"Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=blob.bin\nContent-Transfer-Encoding: base64\n\n") +
 		wrapped.String() + crlf("\n--zz\nContent-Type: text/plain; charset=utf-8; name=note.txt\nContent-Transfer-Encoding: quoted-printable\n\n"+
 		"line with =3D sign and =C3=A9=\n\n--zz\nContent-Type: image/png\nContent-ID: <logo@x>\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--zz--\n")

@@ -8,20 +8,21 @@ import (
 // lenient on purpose: mail with stray characters in base64 or bare '='
 // in quoted-printable is common, and the stdlib readers stop at the first
 // error, losing the rest of the body. Unknown encodings pass through.
-// The output is cut at max bytes (truncated reports it).
-func decodeTransfer(b []byte, cte string, max int) (out []byte, truncated bool) {
+// The output is cut at max bytes (truncated reports it); fresh is false
+// when out aliases b (identity encodings).
+func decodeTransfer(b []byte, cte string, max int) (out []byte, truncated, fresh bool) {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
-		out = decodeBase64(b)
+		out, fresh = decodeBase64(b), true
 	case "quoted-printable":
-		out = decodeQP(b)
+		out, fresh = decodeQP(b), true
 	default:
 		out = b
 	}
 	if max > 0 && len(out) > max {
-		return out[:max], true
+		return out[:max], true, fresh
 	}
-	return out, false
+	return out, false, fresh
 }
 
 var b64val = func() (t [256]byte) {

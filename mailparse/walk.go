@@ -93,7 +93,7 @@ func (w *walker) multipart(mt string, params map[string]string, body []byte, dep
 func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte, inAlternative, top bool) {
 	disp, dparams := parseMediaType(h.Get("Content-Disposition"))
 	filename := firstNonEmpty(dparams["filename"], params["name"], dparams["name"])
-	data, truncated := decodeTransfer(body, h.Get("Content-Transfer-Encoding"), w.lim.MaxPartBytes)
+	data, truncated, fresh := decodeTransfer(body, h.Get("Content-Transfer-Encoding"), w.lim.MaxPartBytes)
 	if truncated {
 		w.msg.warnf("part %q truncated at %d bytes", mt, w.lim.MaxPartBytes)
 	}
@@ -124,13 +124,17 @@ func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte
 	if filename == "" && (mt == "message/rfc822" || mt == "message/global") {
 		filename = embeddedName(data)
 	}
+	if !fresh {
+		// Do not let an attachment pin (or share) the whole raw message.
+		data = bytes.Clone(data)
+	}
 	cid := strings.Trim(strings.TrimSpace(h.Get("Content-ID")), "<>")
 	w.addAttachment(Attachment{
 		Filename:    filename,
 		ContentType: mt,
 		ContentID:   cid,
 		Inline:      disp == "inline" || (disp == "" && cid != ""),
-		Data:        bytes.Clone(data),
+		Data:        data,
 	})
 }
 
