@@ -40,3 +40,5 @@ func jobAttempts(t *testing.T, e *env, kind string) int {
 	}
 	return n
 }
+
+func filepathJoin(a, b string) string { return a + "/" + b }
