@@ -76,7 +76,7 @@ type Message struct {
 	ReportType        string            // its report-type, lower case
 
 	Text        string // text/plain body in UTF-8, or the HTML rendered as text
-	HTML        string // text/html body in UTF-8, if any
+	HTML        string // text/html body converted to UTF-8 (ignore its <meta charset>)
 	Attachments []Attachment
 
 	Broken   bool
