@@ -1,17 +1,96 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/pipeline"
 	"supportgate/rules"
+	"supportgate/store"
 )
 
+// cmdExplain dry-runs the rules on one message: thread match, task action,
+// auto-reply and its reason. It sends nothing and writes nothing: the
+// thread state is read from the database read-only, or, when the running
+// gateway holds it, from a throwaway copy of nothing (and it says so).
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "supportgate: explain is not built yet")
-	return 1
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := configFlag(fs)
+	render := fs.Bool("render", false, "also print the auto-reply that would be sent")
+	from := fs.String("from", "", "envelope sender (default: Return-Path, else From)")
+	rcpt := fs.String("rcpt", "", "envelope recipient (default: the first [[mailbox]])")
+	ip := fs.String("ip", "", "client IP, to check SPF/DKIM/DMARC (default: not checked)")
+	helo := fs.String("helo", "", "client HELO name, with -ip")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: supportgate explain -config config.toml [-render] [-from a] [-rcpt b] [-ip 1.2.3.4] message.eml")
+		return 2
+	}
+	cfg, err := rules.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, "supportgate: "+err.Error())
+		return 1
+	}
+	raw, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "supportgate: "+err.Error())
+		return 1
+	}
+	in := pipeline.ExplainInput{Raw: raw, MailFrom: *from, Rcpt: *rcpt, ClientIP: *ip, Helo: *helo, Render: *render}
+	run := func(tx *bolt.Tx) error { return pipeline.Explain(context.Background(), tx, cfg, in, stdout) }
+	if err := withState(cfg, stdout, run); err != nil {
+		fmt.Fprintln(stderr, "supportgate: "+err.Error())
+		return 1
+	}
+	return 0
 }
 
-// checkMore runs the checks of the later stages (templates, contacts,
-// the Bitrix24 webhook).
-func checkMore(cfg *rules.Config, stdout io.Writer) error { return nil }
+// withState runs fn in a read-only transaction on the gateway's database.
+// When the database is missing or locked by the running gateway, it uses
+// an empty one in a temporary folder, so explain still shows the rules.
+func withState(cfg *rules.Config, stdout io.Writer, fn func(tx *bolt.Tx) error) error {
+	dbPath := filepath.Join(cfg.Storage.Dir, "supportgate.db")
+	if _, err := os.Stat(dbPath); err == nil {
+		db, err := bolt.Open(dbPath, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+		if err == nil {
+			defer db.Close()
+			return db.View(fn)
+		}
+		if !errors.Is(err, bolt.ErrTimeout) {
+			return err
+		}
+		fmt.Fprintln(stdout, "note:        the running gateway holds the database; threads are not looked up")
+	} else {
+		fmt.Fprintln(stdout, "note:        no database yet at storage.dir; threads are not looked up")
+	}
+	tmp, err := os.MkdirTemp("", "supportgate-explain-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	st, err := store.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.View(fn)
+}
+
+// checkMore runs the checks of the later stages (templates, contacts).
+func checkMore(cfg *rules.Config, stdout io.Writer) error {
+	if _, err := pipeline.LoadTemplates(cfg); err != nil {
+		return err
+	}
+	return pipeline.NewContacts(cfg.Contacts.File).Load()
+}

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"supportgate/compose"
+	"supportgate/mailparse"
+	"supportgate/rules"
+	"supportgate/senderauth"
+	"supportgate/store"
+)
+
+// ExplainInput is one message for a dry run.
+type ExplainInput struct {
+	Raw      []byte
+	MailFrom string // "" → Return-Path, else From
+	Rcpt     string // "" → the first mailbox
+	ClientIP string // for SPF; "" skips sender authentication
+	Helo     string
+	Render   bool // also compose the reply that would be sent
+}
+
+// Explain runs the rules on one message inside tx without writing
+// anything, and writes a report for a person.
+func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput, w io.Writer) error {
+	pm, err := mailparse.Parse(bytes.NewReader(in.Raw), mailparse.Limits{})
+	if pm == nil {
+		return fmt.Errorf("cannot parse the message: %v", err)
+	}
+	m := &store.Message{ID: "explain", From: in.MailFrom, Rcpts: []string{in.Rcpt}, ClientIP: in.ClientIP, Helo: in.Helo}
+	if m.From == "" {
+		if rp := mailparse.MessageIDs(pm.Header.Get("Return-Path")); pm.Header.Has("Return-Path") {
+			m.From = strings.Trim(strings.TrimSpace(pm.Header.Get("Return-Path")), "<>")
+			_ = rp
+		} else {
+			m.From = pm.From.Addr
+		}
+	}
+	if in.Rcpt == "" {
+		m.Rcpts = []string{c.Mailbox[0].Address}
+	}
+	auth := rules.AuthVerdict{Result: rules.AuthUnknown, Reason: "not checked (give -ip to check SPF/DKIM/DMARC)"}
+	if c.Auth.Autoreply == "off" {
+		auth.Reason = "auth.autoreply = off"
+	} else if ip := net.ParseIP(in.ClientIP); ip != nil {
+		ch := senderauth.New(senderauth.Options{Resolver: c.Auth.Resolver, Timeout: c.Auth.Timeout.D(), AuthservID: c.SMTP.Hostname})
+		res := ch.Check(ctx, senderauth.Input{IP: ip, Helo: in.Helo, MailFrom: m.From, Message: senderauth.Bytes(in.Raw)})
+		allow, reason := senderauth.Verdict(res, c.Auth.Autoreply)
+		auth = rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}
+		if !allow {
+			auth.Result = rules.AuthFail
+			if reason == senderauth.ReasonTempError {
+				auth.Result = rules.AuthTempError
+			}
+			auth.Reason = reason + " (" + auth.Reason + ")"
+		}
+	}
+	ev, err := Evaluate(tx, c, m, pm, auth, time.Now())
+	if err != nil {
+		return err
+	}
+	d := ev.Decision
+	fmt.Fprintf(w, "envelope:    MAIL FROM:<%s> RCPT TO:<%s>\n", m.From, m.Rcpts[0])
+	fmt.Fprintf(w, "from:        %s\nsubject:     %s\nmessage-id:  %s\n", pm.From.Addr, pm.Subject, pm.MessageID)
+	if pm.Broken {
+		fmt.Fprintf(w, "mime:        broken (best effort): %s\n", strings.Join(pm.Warnings, "; "))
+	}
+	switch {
+	case ev.Journal:
+		fmt.Fprintln(w, "journal:     yes: recorded as the team's own mail, not forwarded, not answered")
+	case c.FindMailbox(m.Rcpts[0]) == nil:
+		fmt.Fprintf(w, "recipient:   %s is not a [[mailbox]]: the SMTP session would refuse it (550 5.1.1)\n", m.Rcpts[0])
+	}
+	match := ev.Match
+	if ev.Thread == nil && match == "" {
+		match = "none: a new thread"
+	} else if ev.Thread != nil {
+		match = fmt.Sprintf("%s → thread %s (task %d, requester %s)", ev.Match, ev.Thread.ID, ev.Thread.TaskID, ev.Thread.Requester)
+	}
+	fmt.Fprintf(w, "thread:      %s\n", match)
+	if ev.Duplicate {
+		fmt.Fprintln(w, "duplicate:   this Message-ID already arrived: nothing would be done again")
+	}
+	fmt.Fprintf(w, "auth:        %s\n", auth.Reason)
+	task := d.Task.String()
+	if d.Task != rules.TaskNone && c.Bitrix.WebhookURL == "" && c.Bitrix.WebhookURLFile == "" {
+		task += " (but [bitrix] webhook_url is not set)"
+	}
+	fmt.Fprintf(w, "task:        %s\n", task)
+	reply := "no"
+	if d.AutoReply {
+		reply = "yes"
+		if !c.Autoreply.Enabled {
+			reply = "no ([autoreply] enabled = false)"
+		}
+	}
+	fmt.Fprintf(w, "auto-reply:  %s\nreason:      %s: %s\n", reply, d.Reason, reasonMeaning(d.Reason))
+	if in.Render && d.AutoReply {
+		t, err := LoadTemplates(c)
+		if err != nil {
+			return err
+		}
+		name := NewContacts(c.Contacts.File).nameNow(m.From)
+		data := compose.TemplateData{Greeting: name, Name: name, Email: m.From, Subject: pm.Subject}
+		if name == "" {
+			data.Greeting, data.Name = m.From, pm.From.Name
+		}
+		from := mail.Address{Address: c.Mailbox[0].Address, Name: c.Mailbox[0].Name}
+		if mb := c.FindMailbox(m.Rcpts[0]); mb != nil {
+			from = mail.Address{Address: mb.Address, Name: mb.Name}
+		}
+		body, err := compose.AutoReply(compose.ReplyParams{Templates: t, Data: data, Hostname: c.SMTP.Hostname,
+			From: from, To: m.From, OrigFrom: mail.Address{Name: pm.From.Name, Address: pm.From.Addr},
+			InReplyToID: pm.MessageID, References: pm.References, InReplyTo: pm.InReplyTo, LoopID: loopID(c)})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\n----- the reply that would be sent -----\n%s", body)
+	}
+	return nil
+}
+
+func reasonMeaning(code string) string {
+	for _, r := range rules.Reasons {
+		if r.Code == code {
+			return r.Meaning
+		}
+	}
+	return ""
+}
+
+// nameNow reads the contacts file once (explain runs once).
+func (c *Contacts) nameNow(email string) string {
+	if c.Load() != nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.names[rules.Canonical(email)]
+}
