@@ -1,0 +1,334 @@
+package tracker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"supportgate/bitrix"
+	"supportgate/queue"
+	"supportgate/rules"
+	"supportgate/store"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// upload is a file put on Drive: its name and Drive object id.
+type upload struct {
+	Name string `json:"name"`
+	ID   int64  `json:"id"`
+}
+
+// uploads is the progress of a job's Drive uploads: Next is the index of
+// the next file of mail.files() to upload, Files what was uploaded.
+type uploads struct {
+	Next  int      `json:"next,omitempty"`
+	Files []upload `json:"files,omitempty"`
+	Done  bool     `json:"files_done,omitempty"`
+	// NoFolder: folder_id was 0, nothing was uploaded.
+	NoFolder bool `json:"no_folder,omitempty"`
+}
+
+func (u uploads) refs() []string {
+	var out []string
+	for _, f := range u.Files {
+		out = append(out, "n"+strconv.FormatInt(f.ID, 10))
+	}
+	return out
+}
+
+// creation is the progress of a tasks.task.add.
+type creation struct {
+	// Contact is the CRM contact id of the requester (0: none);
+	// ContactDone says the lookup ran.
+	Contact     int64 `json:"contact,omitempty"`
+	ContactDone bool  `json:"contact_done,omitempty"`
+	// Sent is when tasks.task.add was first sent. Once set, the task
+	// is looked for (by its marker) before it is sent again.
+	Sent time.Time `json:"sent,omitzero"`
+	// TaskID is the task made (or found).
+	TaskID int64 `json:"task_id,omitempty"`
+}
+
+// taskData is the Data of a "task" job.
+type taskData struct {
+	Thread string `json:"thread"`
+	uploads
+	creation
+}
+
+func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
+	var d taskData
+	if err := json.Unmarshal(j.Data, &d); err != nil || d.Thread == "" {
+		return queue.Permanent(fmt.Errorf("task job: bad data %q", j.Data))
+	}
+	c, err := t.bx()
+	if err != nil {
+		return t.notConfigured(j)
+	}
+	th, err := t.thread(d.Thread)
+	if err != nil {
+		return err
+	}
+	if th.TaskID != 0 && d.TaskID == 0 {
+		t.log.Info("thread already has a task", "thread", th.ID, "task", th.TaskID)
+		return nil
+	}
+	m, err := t.loadMail(j)
+	if err != nil {
+		return err
+	}
+	save := func() error {
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		j.Data = raw
+		return t.run.Save(j)
+	}
+	cfg := t.cfg.Get()
+	if d.TaskID == 0 {
+		if err := t.upload(ctx, c, cfg, m.files(true), &d.uploads, save); err != nil {
+			return err
+		}
+		fields := t.taskFields(cfg, th, m, &d.uploads, "")
+		if _, err := t.createTask(ctx, c, cfg, th, fields, &d.creation, false, save); err != nil {
+			return err
+		}
+	}
+	return t.taskMade(ctx, c, th.ID, d.TaskID)
+}
+
+// taskMade records the thread's task at once (the auto-reply waits for
+// it), then its chat id, and finishes the job.
+func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID int64) error {
+	if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, 0) }); err != nil {
+		return err
+	}
+	chat := int64(0)
+	task, err := c.GetTask(ctx, taskID)
+	switch {
+	case err != nil && bitrix.IsRetryable(err):
+		return remoteErr("tasks.task.get", err) // the task id is saved: retry only reads
+	case err != nil:
+		t.log.Warn("task made, its chat id unknown", "task", taskID, "err", err)
+	case task != nil:
+		chat = task.ChatID
+	}
+	t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
+	return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+}
+
+// thread reads a thread; a job whose thread is gone is permanent.
+func (t *Tracker) thread(id string) (*store.Thread, error) {
+	var th *store.Thread
+	err := t.st.View(func(tx *bolt.Tx) error {
+		var err error
+		if th, err = store.GetThread(tx, id); err != nil || th == nil {
+			return err
+		}
+		th.TaskID, err = threadTask(tx, th)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if th == nil {
+		return nil, queue.Permanent(fmt.Errorf("thread %s not found", id))
+	}
+	return th, nil
+}
+
+// upload puts the message's files on Drive one by one, saving after
+// each, so a retry never uploads a file twice. With folder_id 0 nothing
+// is uploaded (the description says so).
+func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Config, files []part, u *uploads, save func() error) error {
+	if u.Done {
+		return nil
+	}
+	folder := cfg.Bitrix.FolderID
+	if folder <= 0 {
+		u.Done, u.NoFolder = true, true
+		return save()
+	}
+	for u.Next < len(files) {
+		f := files[u.Next]
+		id, err := c.UploadFile(ctx, folder, f.name, f.data)
+		if err != nil {
+			// An ambiguous upload may leave a stray copy on Drive if
+			// retried; that is clutter, not harm, so it is retried.
+			return remoteErr("upload "+f.name, err)
+		}
+		u.Files = append(u.Files, upload{Name: f.name, ID: id})
+		u.Next++
+		if err := save(); err != nil {
+			return err
+		}
+	}
+	u.Done = true
+	return save()
+}
+
+// Marker is what identifies the task of a thread on the portal: the
+// task's XML_ID, and a line at the end of its description (XML_ID is
+// not documented as writable, so the description is the fallback).
+func Marker(threadID string) string { return "supportgate:" + threadID }
+
+// maxTitle is a safe task title length, in runes.
+const maxTitle = 250
+
+// taskFields builds the task of a thread from its (first) message. note,
+// if set, is a line put above the text.
+func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *uploads, note string) bitrix.TaskFields {
+	bc := cfg.Bitrix
+	title := strings.Join(strings.Fields(th.Subject), " ")
+	if title == "" {
+		title = strings.Join(strings.Fields(m.msg.Subject), " ")
+	}
+	if title == "" {
+		title = bc.TitleFallback
+	}
+	if title == "" {
+		title = "(без темы)"
+	}
+	if utf8.RuneCountInString(title) > maxTitle {
+		title = string([]rune(title)[:maxTitle-1]) + "…"
+	}
+
+	var b strings.Builder
+	if note != "" {
+		b.WriteString("[I]" + escapeBBCode(note) + "[/I]\n\n")
+	}
+	b.WriteString("[B]От:[/B] " + escapeBBCode(m.sender()) + "\n")
+	if th.Warning != "" {
+		b.WriteString("[B]Внимание:[/B] " + escapeBBCode(th.Warning) + "\n")
+	}
+	b.WriteString("\n")
+	if text := m.newText(); text != "" {
+		b.WriteString(text + "\n")
+	}
+	if u.NoFolder {
+		if names := m.attachmentNames(); len(names) > 0 {
+			b.WriteString("\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
+				escapeBBCode(strings.Join(names, ", ")) + ". Они есть в письме в почтовом ящике.[/I]\n")
+		}
+	}
+	b.WriteString("\n" + Marker(th.ID))
+
+	f := bitrix.TaskFields{
+		Title:         title,
+		Description:   b.String(),
+		ResponsibleID: bc.ResponsibleID,
+		Files:         u.refs(),
+		XMLID:         Marker(th.ID),
+		Extra:         maps.Clone(bc.Task), // [bitrix.task]: GROUP_ID, TAGS, AUDITORS, PRIORITY, UF_*
+	}
+	return f
+}
+
+// createTask makes the thread's task unless it exists already. The
+// creation state (contact lookup, send time, task id) is saved after
+// each step. After a send whose outcome is unknown, or when lookFirst is
+// set (another job may have made the task), the portal is searched for
+// a task with the thread's marker before a new one is sent.
+func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.Config, th *store.Thread,
+	f bitrix.TaskFields, cr *creation, lookFirst bool, save func() error) (int64, error) {
+	if cr.TaskID != 0 {
+		return cr.TaskID, nil
+	}
+	if !cr.ContactDone {
+		id, _, err := c.FindContactByEmail(ctx, th.Requester)
+		switch {
+		case err == nil:
+			cr.Contact = id
+		case bitrix.IsRetryable(err):
+			return 0, remoteErr("crm lookup", err)
+		default: // no crm scope, odd answer: the task matters more
+			t.log.Warn("CRM lookup failed; task made without a contact", "thread", th.ID, "err", err)
+		}
+		cr.ContactDone = true
+		if err := save(); err != nil {
+			return 0, err
+		}
+	}
+	if cr.Contact > 0 {
+		f.CRM = append(f.CRM, "C_"+strconv.FormatInt(cr.Contact, 10))
+	}
+	if !cr.Sent.IsZero() || lookFirst {
+		since := cr.Sent
+		if lookFirst && !th.Created.IsZero() && (since.IsZero() || th.Created.Before(since)) {
+			since = th.Created
+		}
+		if since.IsZero() {
+			since = time.Now().Add(-time.Hour)
+		}
+		id, err := t.findTask(ctx, c, th.ID, since)
+		if err != nil {
+			return 0, err
+		}
+		if id != 0 {
+			t.log.Info("found the task an earlier attempt made", "thread", th.ID, "task", id)
+			cr.TaskID = id
+			return id, save()
+		}
+	}
+	if cr.Sent.IsZero() {
+		cr.Sent = time.Now()
+		if err := save(); err != nil {
+			return 0, err
+		}
+	}
+	id, err := c.AddTask(ctx, f)
+	if err != nil {
+		return 0, remoteErr("tasks.task.add", err)
+	}
+	cr.TaskID = id
+	t.log.Info("bitrix24 task created", "thread", th.ID, "task", id, "files", len(f.Files), "crm", f.CRM)
+	return id, save()
+}
+
+// findSlack widens the search window against clock skew between us and
+// the portal.
+const findSlack = 15 * time.Minute
+
+// findTask looks for the task of threadID created since about since by
+// the webhook's user: XML_ID or the marker line in the description. The
+// filter is kept to documented keys (CREATED_BY, >=CREATED_DATE); the
+// marker is checked here.
+func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID string, since time.Time) (int64, error) {
+	me, err := c.CurrentUser(ctx)
+	if err != nil {
+		return 0, remoteErr("user.current", err)
+	}
+	filter := map[string]any{
+		"CREATED_BY":     me.ID,
+		">=CREATED_DATE": since.Add(-findSlack).Format(time.RFC3339),
+	}
+	tasks, err := c.FindTasks(ctx, filter)
+	if err != nil {
+		return 0, remoteErr("tasks.task.list", err)
+	}
+	mark := Marker(threadID)
+	for _, tk := range tasks { // oldest first
+		if tk.XMLID == mark || hasMarkerLine(tk.Description, mark) {
+			return tk.ID, nil
+		}
+	}
+	return 0, nil
+}
+
+// hasMarkerLine: the marker on a line of its own ("supportgate:ab" must
+// not match "supportgate:abc").
+func hasMarkerLine(desc, mark string) bool {
+	for line := range strings.SplitSeq(desc, "\n") {
+		if strings.TrimSpace(line) == mark {
+			return true
+		}
+	}
+	return false
+}
