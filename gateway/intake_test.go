@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"errors"
 	"net"
 	"regexp"
@@ -197,4 +198,23 @@ func TestUpstream5xxSendsDSN(t *testing.T) {
 	if n := len(e.smarthost.Messages()); n != 1 {
 		t.Errorf("smarthost got %d messages; a bounce was bounced", n)
 	}
+}
+
+// A message over store.InlineMax streams to a spool file; it is forwarded
+// intact and the file goes once delivered.
+func TestLargeMessageSpooledToFile(t *testing.T) {
+	e := newEnv(t, "[autoreply]\nenabled = false\n")
+	var b strings.Builder
+	for i := 0; b.Len() < 600<<10; i++ {
+		fmt.Fprintf(&b, "line %06d %s\r\n", i, strings.Repeat("z", 60))
+	}
+	msg := plainMsg("big@customer.test", "support@example.com", "big", b.String())
+	if err := send(t, e.g.SMTPAddr(), "big@customer.test", []string{"support@example.com"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := e.upstream.Wait(1, 5*time.Second)
+	if len(got) != 1 || !bytes.HasSuffix(got[0].Data, []byte(msg)) {
+		t.Fatalf("large message not forwarded intact (%d msgs)", len(got))
+	}
+	waitFor(t, func() bool { return spoolCount(t, e) == 0 }, "spool file removed")
 }

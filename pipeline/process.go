@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -58,7 +57,7 @@ func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
 // parse reads the spool file. Broken MIME still gives a best-effort
 // message; only an unreadable file is an error (retried).
 func (p *Pipeline) parse(m *store.Message) (*mailparse.Message, error) {
-	f, err := os.Open(p.Store.SpoolPath(m.ID))
+	f, err := p.Store.OpenBody(m.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +77,9 @@ func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker
 	if checker == nil || c.Auth.Autoreply == "off" {
 		return rules.AuthVerdict{Result: rules.AuthUnknown, Reason: "auth off"}
 	}
-	path := p.Store.SpoolPath(m.ID)
 	res := checker.Check(ctx, senderauth.Input{
 		IP: parseIP(m.ClientIP), Helo: m.Helo, MailFrom: m.From,
-		Message: func() (ioReader, error) { return os.Open(path) },
+		Message: func() (ioReader, error) { return p.Store.OpenBody(m.ID) },
 	})
 	allow, reason := senderauth.Verdict(res, c.Auth.Autoreply)
 	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}

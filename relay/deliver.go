@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -37,16 +36,11 @@ type RcptResult struct {
 	Err  error // nil: delivered
 }
 
-// Deliver sends the spool file at path from from to rcpts. It returns one
+// Deliver sends body from from to rcpts. It returns one
 // result per recipient when the transaction got that far, or a single
 // error for the whole attempt (connection, greeting, MAIL, DATA).
 // Temporary vs permanent is IsPermanentSMTP's call.
-func Deliver(ctx context.Context, t Target, from string, rcpts []string, path string, size int64) ([]RcptResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open spool: %w", err)
-	}
-	defer f.Close()
+func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Reader, size int64) ([]RcptResult, error) {
 	timeout := t.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute

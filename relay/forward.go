@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -114,7 +113,12 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 	if len(data.Rcpts) == 0 {
 		return d.finalFailures(data)
 	}
-	results, err := Deliver(ctx, t, from, data.Rcpts, d.Store.SpoolPath(m.ID), m.Size)
+	body, err := d.Store.OpenBody(m.ID)
+	if err != nil {
+		return fmt.Errorf("open body: %w", err)
+	}
+	defer body.Close()
+	results, err := Deliver(ctx, t, from, data.Rcpts, body, m.Size)
 	if err != nil {
 		if IsPermanentSMTP(err) {
 			// The whole transaction was refused (MAIL or DATA): every
@@ -196,7 +200,7 @@ func (d *Deliverer) bounce(ctx context.Context, j *store.Job, cause error) func(
 	if len(failed) == 0 {
 		return nil
 	}
-	hdr, err := readHeader(d.Store.SpoolPath(m.ID))
+	hdr, err := d.readHeader(m.ID)
 	if err != nil {
 		log.Error("DSN: cannot read original", "err", err)
 	}
@@ -218,19 +222,12 @@ func (d *Deliverer) sendFailed(ctx context.Context, j *store.Job, cause error) f
 	return nil
 }
 
-// QueueOutbound spools body (already written by the caller) and queues a
-// send job, inside tx. The file is written and fsynced first; if tx does
-// not commit, the orphan file is swept at the next start.
+// QueueOutbound records body (a message we wrote) and queues a send job
+// for it, inside tx.
 func QueueOutbound(st *store.Store, tx *bolt.Tx, body []byte, from string, rcpts []string) (string, error) {
 	id := store.NewID()
-	if err := writeFileSync(st.SpoolPath(id), body); err != nil {
-		return "", err
-	}
-	if err := st.SyncDir(st.SpoolDir()); err != nil {
-		return "", err
-	}
-	m := &store.Message{ID: id, From: from, Rcpts: rcpts, Size: int64(len(body)), Received: time.Now(), Outbound: true}
-	return id, store.PutMessage(tx, m, SendJob(from, rcpts))
+	m := &store.Message{ID: id, From: from, Rcpts: rcpts, Received: time.Now(), Outbound: true}
+	return id, st.PutOutbound(tx, m, body, SendJob(from, rcpts))
 }
 
 func queueOutbound(st *store.Store, tx *bolt.Tx, body []byte, from string, rcpts []string, log *slog.Logger) error {
@@ -241,27 +238,9 @@ func queueOutbound(st *store.Store, tx *bolt.Tx, body []byte, from string, rcpts
 	return err
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	return f.Close()
-}
-
-// readHeader returns the header block of a spool file (at most 256 KB).
-func readHeader(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readHeader returns the header block of a message (at most 256 KB).
+func (d *Deliverer) readHeader(id string) ([]byte, error) {
+	f, err := d.Store.OpenBody(id)
 	if err != nil {
 		return nil, err
 	}

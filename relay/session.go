@@ -105,10 +105,7 @@ func (s *session) Data(r io.Reader) error {
 // (swept at start) and a client that never saw 250, so it retries.
 func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 	start := time.Now()
-	sw, err := createSpool(s.srv.st.SpoolPath(id))
-	if err != nil {
-		return err
-	}
+	sw := newSpool(s.srv.st.SpoolPath(id))
 	proto := "ESMTP"
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		proto = "ESMTPS"
@@ -131,13 +128,21 @@ func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 		return err
 	}
 	m := &store.Message{ID: id, From: s.from, Rcpts: append([]string(nil), s.rcpts...), Size: sw.n,
-		Received: start, ClientIP: s.ip, Helo: s.conn.Hostname()}
+		Received: start, ClientIP: s.ip, Helo: s.conn.Hostname(), Inline: sw.inline()}
 	jobs := s.srv.plan(s.cfg, m)
-	err = s.srv.st.Commit(func(tx *bolt.Tx) error { return store.PutMessage(tx, m, jobs...) })
+	err := s.srv.st.Commit(func(tx *bolt.Tx) error {
+		if m.Inline {
+			if err := store.PutBody(tx, id, sw.bytes()); err != nil {
+				return err
+			}
+		}
+		return store.PutMessage(tx, m, jobs...)
+	})
 	if err != nil {
 		sw.abort()
 		return err
 	}
+	sw.release()
 	metrics.Accepted.Inc()
 	metrics.AcceptedBytes.Add(float64(sw.n))
 	metrics.AcceptLatency.Observe(time.Since(dataDone).Seconds())

@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"sync"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -8,49 +10,75 @@ import (
 	"io"
 	"os"
 	"strings"
+	"supportgate/store"
 	"time"
 )
 
-// spoolWriter writes one incoming message to its spool file: our
-// Received: line, then the body byte for byte as the client sent it.
+// spoolWriter receives one incoming message: our Received: line, then the
+// body byte for byte as the client sent it. It keeps the message in memory
+// up to store.InlineMax (then it goes into the database with its record)
+// and streams anything bigger to a spool file, so memory stays bounded
+// whatever the size.
 type spoolWriter struct {
-	f       *os.File
-	w       *bufio.Writer
-	n       int64
-	hdr     headerWatch
-	maxHdr  int64
-	written bool
+	path   string
+	closed bool // a file was written and closed
+	buf    *bytes.Buffer
+	f      *os.File
+	w      *bufio.Writer
+	n      int64
+	hdr    headerWatch
 }
 
-func createSpool(path string) (*spoolWriter, error) {
-	// O_EXCL: a queue id is never reused, so an existing file is a bug.
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
-	if err != nil {
-		return nil, err
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func newSpool(path string) *spoolWriter {
+	b := bufPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return &spoolWriter{path: path, buf: b}
+}
+
+// inline reports whether the message stayed in memory.
+func (s *spoolWriter) inline() bool { return s.f == nil && !s.closed }
+
+// bytes is the in-memory message (inline only).
+func (s *spoolWriter) bytes() []byte { return s.buf.Bytes() }
+
+func (s *spoolWriter) write(p []byte) error {
+	if s.f == nil && s.buf.Len()+len(p) <= store.InlineMax {
+		s.buf.Write(p)
+		return nil
 	}
-	return &spoolWriter{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
-}
-
-// writeTrace writes our trace header; not counted against the header cap.
-func (s *spoolWriter) writeTrace(line string) error {
-	_, err := s.w.WriteString(line)
+	if s.f == nil {
+		// O_EXCL: a queue id is never reused, so an existing file is a bug.
+		f, err := os.OpenFile(s.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+		if err != nil {
+			return err
+		}
+		s.f, s.w = f, bufio.NewWriterSize(f, 64<<10)
+		if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	_, err := s.w.Write(p)
 	return err
 }
 
-// copyBody streams r to the file, refusing a header block over maxHdr.
+// writeTrace writes our trace header; not counted against the header cap.
+func (s *spoolWriter) writeTrace(line string) error { return s.write([]byte(line)) }
+
+// copyBody streams r in, refusing a header block over maxHdr.
 func (s *spoolWriter) copyBody(r io.Reader, maxHdr int64) error {
-	s.maxHdr = maxHdr
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
 			if !s.hdr.done {
 				s.hdr.feed(buf[:n])
-				if s.maxHdr > 0 && s.hdr.size > s.maxHdr {
+				if maxHdr > 0 && s.hdr.size > maxHdr {
 					return errHeaderBig
 				}
 			}
-			if _, werr := s.w.Write(buf[:n]); werr != nil {
+			if werr := s.write(buf[:n]); werr != nil {
 				return werr
 			}
 			s.n += int64(n)
@@ -64,25 +92,41 @@ func (s *spoolWriter) copyBody(r io.Reader, maxHdr int64) error {
 	}
 }
 
-// commit flushes and fsyncs the file: after this the body survives a
-// crash; the caller then makes its name and record durable.
+// commit makes a file-backed body durable (flush, fsync); the caller then
+// makes its name and record durable. An inline body becomes durable with
+// the record itself.
 func (s *spoolWriter) commit() error {
+	if s.f == nil {
+		return nil
+	}
 	if err := s.w.Flush(); err != nil {
 		return err
 	}
 	if err := s.f.Sync(); err != nil {
 		return err
 	}
-	s.written = true
-	return s.f.Close()
+	err := s.f.Close()
+	s.f = nil
+	s.closed = true
+	return err
 }
 
-// abort closes and removes a file we will not accept.
+// release returns the buffer; abort also removes a file we will not accept.
+func (s *spoolWriter) release() {
+	if s.buf != nil && s.buf.Cap() <= 2*store.InlineMax {
+		bufPool.Put(s.buf)
+	}
+	s.buf = nil
+}
+
 func (s *spoolWriter) abort() {
-	if !s.written {
+	if s.f != nil {
 		s.f.Close()
 	}
-	os.Remove(s.f.Name())
+	if s.f != nil || s.closed {
+		os.Remove(s.path)
+	}
+	s.release()
 }
 
 // headerWatch counts header bytes until the blank line that ends them.

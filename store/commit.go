@@ -10,8 +10,9 @@ import (
 var ErrClosed = errors.New("store: closed")
 
 type commitReq struct {
-	fn  func(tx *bolt.Tx) error
-	err chan error
+	fn      func(tx *bolt.Tx) error
+	err     chan error
+	syncDir bool
 }
 
 // maxGroup bounds how many transactions share one commit, so one commit's
@@ -27,8 +28,10 @@ const maxGroup = 256
 // waiting when it gets free, so a lone session pays one fsync and a crowd
 // pays one per group. If one fn fails, the group is retried one by one so
 // the others still commit and only the failing caller sees its error.
-func (s *Store) Commit(fn func(tx *bolt.Tx) error) error {
-	r := &commitReq{fn: fn, err: make(chan error, 1)}
+func (s *Store) Commit(fn func(tx *bolt.Tx) error) error { return s.group(fn, true) }
+
+func (s *Store) group(fn func(tx *bolt.Tx) error, syncDir bool) error {
+	r := &commitReq{fn: fn, err: make(chan error, 1), syncDir: syncDir}
 	select {
 	case s.reqs <- r:
 	case <-s.done:
@@ -78,11 +81,17 @@ var errRetrySingly = errors.New("retry singly")
 func (s *Store) commitGroup(group []*commitReq) {
 	// The spool files' names must be durable before the records that point
 	// at them; one folder fsync covers every file of the group.
-	if err := s.SyncDir(s.SpoolDir()); err != nil {
-		for _, r := range group {
-			r.err <- err
+	needSync := false
+	for _, r := range group {
+		needSync = needSync || r.syncDir
+	}
+	if needSync {
+		if err := s.SyncDir(s.SpoolDir()); err != nil {
+			for _, r := range group {
+				r.err <- err
+			}
+			return
 		}
-		return
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, r := range group {

@@ -41,7 +41,13 @@ func (s *Store) Finish(j *Job, more func(tx *bolt.Tx) error) error {
 		if m.Pending > 0 {
 			return putJSON(tx.Bucket(bucketMsgs), []byte(m.ID), m)
 		}
-		removeFile = s.SpoolPath(m.ID)
+		if m.Inline {
+			if err := tx.Bucket(bucketBodies).Delete([]byte(m.ID)); err != nil {
+				return err
+			}
+		} else {
+			removeFile = s.SpoolPath(m.ID)
+		}
 		return tx.Bucket(bucketMsgs).Delete([]byte(m.ID))
 	})
 	if err == nil && removeFile != "" {

@@ -22,7 +22,9 @@ type Message struct {
 	Size     int64     `json:"size"`
 	Received time.Time `json:"received"`
 	// Outbound marks mail we composed (auto-replies, notifications, DSNs).
-	Outbound bool   `json:"outbound,omitempty"`
+	Outbound bool `json:"outbound,omitempty"`
+	// Inline: the body is in the database (see InlineMax), not a file.
+	Inline   bool   `json:"inline,omitempty"`
 	ClientIP string `json:"client_ip,omitempty"`
 	Helo     string `json:"helo,omitempty"`
 	// Pending counts the jobs still referring to the message.
@@ -157,7 +159,7 @@ func GetJob(tx *bolt.Tx, id uint64) (*Job, error) {
 // hot-looping (mox's write-before-attempt).
 func (s *Store) Claim(now time.Time, limit int, lease func(attempts int) time.Duration) ([]*Job, error) {
 	var out []*Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDue).Cursor()
 		jb := tx.Bucket(bucketJobs)
 		var stale [][]byte

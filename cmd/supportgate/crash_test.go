@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"supportgate/mailtest"
+	"supportgate/store"
 )
 
 // buildBinary compiles supportgate once for the subprocess tests.
@@ -120,14 +121,22 @@ func TestKillNineAfter250(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	// On disk: exactly one spool file holding the message.
-	ents, err := os.ReadDir(filepath.Join(dir, "state", "spool"))
-	if err != nil || len(ents) != 1 {
-		t.Fatalf("spool after kill: %v entries, err %v; want 1", len(ents), err)
+	// On disk: the message record, its body and its forward job survived.
+	st, err := store.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatalf("open store after kill: %v", err)
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "state", "spool", ents[0].Name()))
-	if !strings.HasSuffix(string(data), msg) {
-		t.Fatalf("spool file does not end with the message:\n%s", data)
+	stats, _ := st.Stats()
+	jobs, _ := st.Jobs()
+	var body []byte
+	for _, j := range jobs {
+		if j.Kind == "forward" {
+			body, _ = st.ReadBody(j.MsgID)
+		}
+	}
+	st.Close()
+	if stats.Messages != 1 || !strings.HasSuffix(string(body), msg) {
+		t.Fatalf("after kill: %d messages, jobs %d, body %q", stats.Messages, len(jobs), body)
 	}
 
 	ln, err := net.Listen("tcp", upstream)

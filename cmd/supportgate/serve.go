@@ -40,6 +40,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 		json.Unmarshal(b, &m)
 		log.Info("effective config", "version", version, "config", m)
 	}
+	startPprof(log)
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
