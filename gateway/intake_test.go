@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"bytes"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"

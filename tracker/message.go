@@ -28,7 +28,7 @@ func (t *Tracker) loadMail(j *store.Job) (*inMail, error) {
 	if j.MsgID == "" {
 		return nil, queue.Permanent(fmt.Errorf("job %d has no message", j.ID))
 	}
-	raw, err := os.ReadFile(t.st.SpoolPath(j.MsgID))
+	raw, err := readBody(t.st, j.MsgID)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, queue.Permanent(fmt.Errorf("message %s is not in the spool", j.MsgID))
@@ -40,6 +40,19 @@ func (t *Tracker) loadMail(j *store.Job) (*inMail, error) {
 		return nil, queue.Permanent(fmt.Errorf("message %s: %v", j.MsgID, err))
 	}
 	return &inMail{raw: raw, msg: pm}, nil
+}
+
+// bodyReader is the store's ReadBody, where the store has one (bodies
+// kept inline in the database); otherwise bodies are spool files.
+type bodyReader interface {
+	ReadBody(id string) ([]byte, error)
+}
+
+func readBody(st *store.Store, id string) ([]byte, error) {
+	if br, ok := any(st).(bodyReader); ok {
+		return br.ReadBody(id)
+	}
+	return os.ReadFile(st.SpoolPath(id))
 }
 
 // maxTextRunes caps the customer's text copied into a task or comment;
