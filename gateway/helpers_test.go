@@ -61,15 +61,14 @@ forward_to = ["support@mail.internal.example.com"]
 [[mailbox]]
 address = "sales@example.com"
 
-[auth]
-autoreply = "off"
-
 [log]
 level = "debug"
 %s
 `, filepath.Join(dir, "state"), upstream, smarthost, extra)
 }
 
+// newEnv starts a gateway; extra is TOML added to the base. Sender
+// authentication is off unless extra has an [auth] table (no DNS here).
 func newEnv(t *testing.T, extra string) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), upstream: mailtest.Start(t, false), smarthost: mailtest.Start(t, false)}
@@ -79,6 +78,9 @@ func newEnv(t *testing.T, extra string) *env {
 
 func (e *env) start(extra, upstream string) {
 	e.t.Helper()
+	if !strings.Contains(extra, "[auth]") {
+		extra += "\n[auth]\nautoreply = \"off\"\n"
+	}
 	path := filepath.Join(e.dir, "config.toml")
 	if err := os.WriteFile(path, []byte(baseConfig(e.dir, upstream, e.smarthost.Addr(), extra)), 0o600); err != nil {
 		e.t.Fatal(err)

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -90,7 +89,13 @@ func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker
 		}
 		v.Reason = reason + " (" + v.Reason + ")"
 	}
-	p.saveAuth(m.ID, res)
+	field := res.Header(c.SMTP.Hostname)
+	if field == "" {
+		field = "-"
+	}
+	if err := p.Store.SetAuthResults(m.ID, field); err != nil {
+		log.Info("auth results not saved; the forward goes without", "err", err)
+	}
 	return v
 }
 
@@ -195,10 +200,3 @@ func mailboxOf(c *rules.Config, m *store.Message) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// authRecord keeps the message's authentication results for the forward
-// job's Authentication-Results header.
-func (p *Pipeline) saveAuth(id string, res senderauth.Result) {
-	b, _ := json.Marshal(res)
-	_ = b
-}

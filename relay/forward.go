@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -75,8 +76,20 @@ func (d *Deliverer) Register() {
 	d.Runner.Handle(KindSend, d.send, d.sendFailed)
 }
 
+// authWait is how long a forward waits for the sender check (run by the
+// process job) so the copy can carry its Authentication-Results. The
+// checks have their own timeouts well inside it; past it, the message
+// goes without rather than wait on a stuck process job.
+const authWait = 15 * time.Second
+
 func (d *Deliverer) forward(ctx context.Context, j *store.Job) error {
 	c := d.Cfg.Get()
+	if c.Auth.Autoreply != "off" {
+		m, err := d.message(j.MsgID)
+		if err == nil && m != nil && m.AuthResults == "" && time.Since(m.Received) < authWait {
+			return queue.Later(50*time.Millisecond, "waiting for the sender check")
+		}
+	}
 	t := Target{Address: c.Upstream.Address, LMTP: c.Upstream.Protocol == "lmtp", Hostname: c.SMTP.Hostname, TLS: c.Upstream.TLS, Insecure: true}
 	return d.deliver(ctx, j, t, "")
 }
@@ -118,7 +131,17 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 		return fmt.Errorf("open body: %w", err)
 	}
 	defer body.Close()
-	results, err := Deliver(ctx, t, from, data.Rcpts, body, m.Size)
+	var r io.Reader = body
+	size := m.Size
+	if kind != "send" {
+		ar := ""
+		if m.AuthResults != "" && m.AuthResults != "-" {
+			ar = m.AuthResults
+		}
+		r = forwardBody(body, ar, d.Cfg.Get().SMTP.Hostname)
+		size += int64(len(ar))
+	}
+	results, err := Deliver(ctx, t, from, data.Rcpts, r, size)
 	if err != nil {
 		if IsPermanentSMTP(err) {
 			// The whole transaction was refused (MAIL or DATA): every

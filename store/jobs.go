@@ -27,6 +27,9 @@ type Message struct {
 	Inline   bool   `json:"inline,omitempty"`
 	ClientIP string `json:"client_ip,omitempty"`
 	Helo     string `json:"helo,omitempty"`
+	// AuthResults is our Authentication-Results field for the forwarded
+	// copy, once the sender is checked ("-" when checked without result).
+	AuthResults string `json:"auth_results,omitempty"`
 	// Pending counts the jobs still referring to the message.
 	Pending int `json:"pending"`
 }
@@ -210,4 +213,16 @@ func (s *Store) NextDue() time.Time {
 		return nil
 	})
 	return t
+}
+
+// SetAuthResults records the Authentication-Results field of message id.
+func (s *Store) SetAuthResults(id, field string) error {
+	return s.Update(func(tx *bolt.Tx) error {
+		m, err := GetMessage(tx, id)
+		if err != nil || m == nil {
+			return err
+		}
+		m.AuthResults = field
+		return putJSON(tx.Bucket(bucketMsgs), []byte(id), m)
+	})
 }

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"supportgate/senderauth/authtest"
+)
+
+// Sender authentication end to end, against an in-process DNS server.
+func TestSenderAuthentication(t *testing.T) {
+	dns := authtest.NewDNS(t)
+	dns.TXT("good.test", "v=spf1 ip4:127.0.0.1 -all")
+	dns.TXT("_dmarc.good.test", "v=DMARC1; p=reject")
+	dns.TXT("forged.test", "v=spf1 ip4:192.0.2.1 -all")
+	dns.TXT("_dmarc.forged.test", "v=DMARC1; p=reject")
+	e := newEnv(t, "[auth]\nautoreply = \"not-fail\"\nresolver = \""+dns.Addr()+"\"\ntimeout = \"1s\"\n")
+	good := "From: g@good.test\r\nTo: support@example.com\r\nSubject: real\r\nMessage-ID: <g1@good.test>\r\n" +
+		"Authentication-Results: mx.test.example; spf=pass smtp.mailfrom=anything\r\n\r\nhello\r\n"
+	bad := "From: victim@forged.test\r\nTo: support@example.com\r\nSubject: forged\r\nMessage-ID: <f1@forged.test>\r\n\r\nspam\r\n"
+	if err := send(t, e.g.SMTPAddr(), "g@good.test", []string{"support@example.com"}, good); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(t, e.g.SMTPAddr(), "victim@forged.test", []string{"support@example.com"}, bad); err != nil {
+		t.Fatal(err)
+	}
+	got := e.upstream.Wait(2, 10*time.Second)
+	if len(got) != 2 {
+		t.Fatalf("forwarded %d, want 2 (a failing sender is still forwarded)", len(got))
+	}
+	for _, m := range got {
+		ar := arFields(m.Data)
+		switch m.From {
+		case "g@good.test":
+			if len(ar) != 1 || !strings.Contains(ar[0], "spf=pass") || !strings.Contains(ar[0], "dmarc=pass") {
+				t.Errorf("good sender: A-R fields %q; want exactly ours with spf=pass dmarc=pass", ar)
+			}
+		case "victim@forged.test":
+			if len(ar) != 1 || !strings.Contains(ar[0], "dmarc=fail") {
+				t.Errorf("forged sender: A-R %q, want dmarc=fail", ar)
+			}
+		}
+	}
+	waitFor(t, func() bool { jobs, _ := e.g.Store.Jobs(); return len(jobs) == 0 }, "queue empty")
+	rs := replies(e)
+	if len(rs) != 1 || rs[0].Rcpts[0] != "g@good.test" {
+		for _, r := range rs {
+			t.Errorf("reply to %v", r.Rcpts)
+		}
+		t.Fatalf("want exactly one reply, to the authenticated sender")
+	}
+}
+
+// arFields returns the Authentication-Results fields of a message (unfolded).
+func arFields(data []byte) []string {
+	hdr := data
+	if i := bytes.Index(data, []byte("\r\n\r\n")); i >= 0 {
+		hdr = data[:i+2]
+	}
+	var out []string
+	lines := strings.Split(string(hdr), "\r\n")
+	for i := 0; i < len(lines); i++ {
+		if strings.HasPrefix(strings.ToLower(lines[i]), "authentication-results:") {
+			f := lines[i]
+			for i+1 < len(lines) && (strings.HasPrefix(lines[i+1], " ") || strings.HasPrefix(lines[i+1], "\t")) {
+				i++
+				f += lines[i]
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
