@@ -34,8 +34,11 @@ type commentData struct {
 }
 
 // waitForTask is how long a comment waits for the thread's task job
-// before making a task itself.
-const waitForTask = 10 * time.Minute
+// before making a task itself, looking every taskPoll (vars for tests).
+var (
+	waitForTask = 10 * time.Minute
+	taskPoll    = 15 * time.Second
+)
 
 func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	var d commentData
@@ -64,7 +67,7 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	if d.NewTask == nil && d.Task == 0 {
 		if th.TaskID == 0 {
 			if time.Since(j.Created) < waitForTask {
-				return queue.Later(15*time.Second, "waiting for the thread's task")
+				return queue.Later(taskPoll, "waiting for the thread's task")
 			}
 			// The task job failed or is stuck: this message starts the
 			// task (looking first, in case the task job made it after all).
@@ -166,6 +169,18 @@ func (t *Tracker) replaceTask(ctx context.Context, c *bitrix.Client, th *store.T
 	id, err := t.createTask(ctx, c, cfg, th, f, d.NewTask, d.OldTask == 0, save)
 	if err != nil {
 		return err
+	}
+	if d.NewTask.Other {
+		// The thread's task job made the task after all: record it and
+		// run again to add this message as a comment.
+		if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, th.ID, id, 0) }); err != nil {
+			return err
+		}
+		d.Task, d.NewTask = id, nil
+		if err := save(); err != nil {
+			return err
+		}
+		return queue.Later(0, "task found; adding the comment")
 	}
 	return t.taskMade(ctx, c, th.ID, id)
 }

@@ -191,6 +191,9 @@ func (e *env) spool(raw []byte, from string, fn func(tx *bolt.Tx) (*store.Job, e
 			return err
 		}
 		m := &store.Message{ID: id, From: from, Rcpts: []string{testMailbox}, Size: int64(len(raw)), Received: time.Now()}
+		if j == nil {
+			return store.PutMessage(tx, m)
+		}
 		return store.PutMessage(tx, m, j)
 	})
 	if err != nil {

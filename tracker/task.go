@@ -53,6 +53,9 @@ type creation struct {
 	Sent time.Time `json:"sent,omitzero"`
 	// TaskID is the task made (or found).
 	TaskID int64 `json:"task_id,omitempty"`
+	// Other: the task was found before we sent anything, so another
+	// job made it (and this job's text is not in it).
+	Other bool `json:"other,omitempty"`
 }
 
 // taskData is the Data of a "task" job.
@@ -273,7 +276,7 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 		}
 		if id != 0 {
 			t.log.Info("found the task an earlier attempt made", "thread", th.ID, "task", id)
-			cr.TaskID = id
+			cr.TaskID, cr.Other = id, cr.Sent.IsZero()
 			return id, save()
 		}
 	}

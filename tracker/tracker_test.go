@@ -494,3 +494,56 @@ func TestFileNames(t *testing.T) {
 		t.Errorf("emlName empty %q", got)
 	}
 }
+
+func TestCommentWaitsForTask(t *testing.T) {
+	defer func(d time.Duration) { taskPoll = d }(taskPoll)
+	taskPoll = 20 * time.Millisecond
+	e := newEnv(t, nil, bitrix.Options{})
+	e.portal.Throttle(3) // the task job is slow to start
+	raw := buildMail("anna@customer.test", "Тема", "m1@customer.test", "", "первое")
+	th, _ := e.newThread(raw, "anna@customer.test", "")
+	e.reply(th, buildMail("anna@customer.test", "Re: Тема", "m2@customer.test", "m1@customer.test", "второе"), "anna@customer.test")
+	e.idle()
+	tasks := e.portal.Tasks()
+	if len(tasks) != 1 {
+		t.Fatalf("%d tasks", len(tasks))
+	}
+	if cms := e.portal.Comments(tasks[0].ID); len(cms) != 1 || !strings.Contains(cms[0].Message, "второе") {
+		t.Fatalf("comments %+v", cms)
+	}
+}
+
+func TestCommentWithoutTaskJob(t *testing.T) {
+	defer func(d time.Duration) { waitForTask = d }(waitForTask)
+	waitForTask = 0
+	for _, existing := range []bool{false, true} {
+		e := newEnv(t, nil, bitrix.Options{})
+		// A thread whose task job never recorded a task.
+		raw := buildMail("anna@customer.test", "Тема", "m1@customer.test", "", "первое")
+		var th *store.Thread
+		e.spool(raw, "anna@customer.test", func(tx *bolt.Tx) (*store.Job, error) {
+			th = &store.Thread{Mailbox: testMailbox, Requester: "anna@customer.test", Subject: "Тема"}
+			return nil, store.PutThread(tx, th)
+		})
+		var made int64
+		if existing { // it made the task, though
+			made = e.portal.CreateTask(bitrixtest.Task{Title: "Тема", ResponsibleID: 1, XMLID: Marker(th.ID)})
+		}
+		e.reply(th, buildMail("anna@customer.test", "Re: Тема", "m2@customer.test", "m1@customer.test", "второе"), "anna@customer.test")
+		e.idle()
+		tasks := e.portal.Tasks()
+		if len(tasks) != 1 {
+			t.Fatalf("existing=%v: %d tasks", existing, len(tasks))
+		}
+		if got := e.thread(th.ID).TaskID; got != tasks[0].ID {
+			t.Errorf("existing=%v: thread task %d, want %d", existing, got, tasks[0].ID)
+		}
+		if existing {
+			if tasks[0].ID != made || len(e.portal.Comments(made)) != 1 {
+				t.Errorf("comment not added to the found task: %+v", e.portal.Comments(made))
+			}
+		} else if !strings.Contains(tasks[0].Description, "второе") || !strings.Contains(tasks[0].Description, "не была создана вовремя") {
+			t.Errorf("description:\n%s", tasks[0].Description)
+		}
+	}
+}
