@@ -275,7 +275,7 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 			return 0, err
 		}
 		if id != 0 {
-			t.log.Info("found the task an earlier attempt made", "thread", th.ID, "task", id)
+			t.log.Info("found the thread's task on the portal", "thread", th.ID, "task", id)
 			cr.TaskID, cr.Other = id, cr.Sent.IsZero()
 			return id, save()
 		}

@@ -547,3 +547,22 @@ func TestCommentWithoutTaskJob(t *testing.T) {
 		}
 	}
 }
+
+func TestRunReconciler(t *testing.T) {
+	e := newEnv(t, func(c *rules.Config) { c.Bitrix.PollInterval = rules.Duration(30 * time.Millisecond) }, bitrix.Options{})
+	_, task := e.started()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.tr.RunReconciler(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	e.portal.AddSpecialistComment(task, 7, "событие потерялось", nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.jobs("send")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(150 * time.Millisecond) // a few more passes
+	e.idle()
+	if out := e.outbound(); len(out) != 1 {
+		t.Fatalf("%d messages, want 1", len(out))
+	}
+}
