@@ -102,6 +102,24 @@ func (t *Tracker) reconcileThread(ctx context.Context, c *bitrix.Client, cfg *ru
 		// from its present state.
 		cur = cursor{Task: th.TaskID}
 	}
+	if !cur.Init && th.ChatID == 0 {
+		// The chat id may have been missed when the task was recorded
+		// (or set by an older gateway): a new-card task must be polled
+		// in its chat.
+		if task, err := c.GetTask(ctx, th.TaskID); err == nil && task != nil && task.ChatID > 0 {
+			th.ChatID = task.ChatID
+			if err := t.st.Update(func(tx *bolt.Tx) error {
+				fresh, err := store.GetThread(tx, th.ID)
+				if err != nil || fresh == nil || fresh.ChatID != 0 {
+					return err
+				}
+				fresh.ChatID = task.ChatID
+				return store.PutThread(tx, fresh)
+			}); err != nil {
+				return 0, err
+			}
+		}
+	}
 	newCard := th.ChatID > 0
 	if !cur.Init {
 		// First look at this task: remember where it stands, mail nothing.
