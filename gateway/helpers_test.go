@@ -85,6 +85,11 @@ func (e *env) start(extra, upstream string) {
 	if err := os.WriteFile(path, []byte(baseConfig(e.dir, upstream, e.smarthost.Addr(), extra)), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
+	e.startPath(path)
+}
+
+func (e *env) startPath(path string) {
+	e.t.Helper()
 	cfg, err := rules.Load(path)
 	if err != nil {
 		e.t.Fatal(err)

@@ -40,9 +40,10 @@ type Server struct {
 	spoolMsgs  atomic.Int64
 	spoolBytes atomic.Int64
 
-	connID atomic.Uint64
-	mu     sync.Mutex
-	ln     net.Listener
+	connID   atomic.Uint64
+	mu       sync.Mutex
+	ln       net.Listener
+	stopping atomic.Bool
 }
 
 // NewServer makes the SMTP server. plan decides the jobs of each message.
@@ -150,7 +151,7 @@ func (s *Server) Serve() error {
 		return errors.New("relay: Serve before Listen")
 	}
 	err := s.smtp.Serve(ln)
-	if errors.Is(err, smtp.ErrServerClosed) {
+	if errors.Is(err, smtp.ErrServerClosed) || s.stopping.Load() {
 		return nil
 	}
 	return err
@@ -158,6 +159,14 @@ func (s *Server) Serve() error {
 
 // Shutdown stops accepting and waits for open sessions up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	// go-smtp closes only the listeners Serve has registered; a shutdown
+	// right after start could miss ours and leave Serve running.
+	s.mu.Lock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
 	err := s.smtp.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.smtp.Close()
