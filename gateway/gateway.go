@@ -21,6 +21,7 @@ import (
 	"supportgate/relay"
 	"supportgate/rules"
 	"supportgate/store"
+	"supportgate/tracker"
 )
 
 // Gateway is one running supportgate.
@@ -32,6 +33,7 @@ type Gateway struct {
 	SMTP     *relay.Server
 	Deliv    *relay.Deliverer
 	Pipeline *pipeline.Pipeline
+	Tracker  *tracker.Tracker
 
 	httpSrv  *http.Server
 	httpLn   net.Listener
@@ -42,8 +44,6 @@ type Gateway struct {
 	errs   chan error
 	ready  bool
 	mu     sync.Mutex
-
-	reloaders []func(*rules.Config)
 }
 
 // New opens the store and builds every part, listening on nothing yet.
@@ -207,9 +207,7 @@ func (g *Gateway) Reload(c *rules.Config) error {
 	g.Cfg.Set(c)
 	g.Runner.SetPolicy(policyOf(c))
 	g.SMTP.Reload()
-	for _, f := range g.reloaders {
-		f(c)
-	}
+	g.afterReload()
 	g.Log.Info("config reloaded", "path", c.Path)
 	return nil
 }

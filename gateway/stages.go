@@ -9,14 +9,21 @@ import (
 	"supportgate/pipeline"
 	"supportgate/rules"
 	"supportgate/store"
+	"supportgate/tracker"
 )
 
 type storeTx = bolt.Tx
 
-// setupStages builds the stages after the 250: processing and auto-reply
-// (pipeline), Bitrix24 (tracker).
+// setupStages builds the stages after the 250: Bitrix24 (tracker), then
+// processing and auto-reply (pipeline), which queues the tracker's jobs.
 func (g *Gateway) setupStages() error {
-	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, g.tasks())
+	tr, err := tracker.New(g.Cfg, g.Store, g.Runner, g.Log)
+	if err != nil {
+		return err
+	}
+	tr.Register()
+	g.Tracker = tr
+	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, tr)
 	if err != nil {
 		return err
 	}
@@ -30,15 +37,30 @@ func (g *Gateway) planMore(c *rules.Config, m *store.Message) []*store.Job {
 	return g.Pipeline.Plan(c, m)
 }
 
-// startMore starts the background parts of the later stages.
-func (g *Gateway) startMore(ctx context.Context) {}
+// startMore starts the reconciler that finds specialist comments whose
+// event was lost.
+func (g *Gateway) startMore(ctx context.Context) {
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); g.Tracker.RunReconciler(ctx) }()
+}
 
-// moreRoutes adds the HTTP endpoints of the later stages.
-func (g *Gateway) moreRoutes(mux *http.ServeMux) {}
-
-// tasks is the Bitrix24 side, nil until configured.
-func (g *Gateway) tasks() pipeline.Tasks { return nil }
+// moreRoutes adds Bitrix24's event endpoint.
+func (g *Gateway) moreRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /bitrix/event", g.Tracker.EventHandler())
+}
 
 // reloadStages applies a new config to the stages; an error refuses the
-// reload.
-func (g *Gateway) reloadStages(c *rules.Config) error { return g.Pipeline.Reload(c) }
+// reload (the caller keeps the old config).
+func (g *Gateway) reloadStages(c *rules.Config) error {
+	if err := g.Pipeline.Reload(c); err != nil {
+		return err
+	}
+	return nil
+}
+
+// afterReload runs once the new config is in force.
+func (g *Gateway) afterReload() {
+	if err := g.Tracker.Reload(); err != nil {
+		g.Log.Error("Bitrix24 client not rebuilt; the old one stays", "err", err)
+	}
+}

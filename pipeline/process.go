@@ -103,7 +103,10 @@ func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker
 // transaction that finishes the process job.
 func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Evaluation) error {
 	pm, d := ev.Msg, ev.Decision
-	t := ev.Thread
+	t, err := fresh(tx, ev.Thread)
+	if err != nil {
+		return err
+	}
 	if ev.Journal {
 		return p.recordJournal(tx, c, m, ev)
 	}
@@ -159,7 +162,10 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 // that the customer's reply is known to answer a specialist.
 func (p *Pipeline) recordJournal(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Evaluation) error {
 	pm := ev.Msg
-	t := ev.Thread
+	t, err := fresh(tx, ev.Thread)
+	if err != nil {
+		return err
+	}
 	if t == nil {
 		var to string
 		for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
@@ -200,3 +206,17 @@ func mailboxOf(c *rules.Config, m *store.Message) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// fresh re-reads a thread inside the writing transaction: the copy read
+// for the decision may be stale by now (the tracker sets the task id in
+// between), and writing it back would undo that.
+func fresh(tx *bolt.Tx, t *store.Thread) (*store.Thread, error) {
+	if t == nil {
+		return nil, nil
+	}
+	cur, err := store.GetThread(tx, t.ID)
+	if err != nil || cur == nil {
+		return t, err
+	}
+	return cur, nil
+}
