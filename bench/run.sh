@@ -154,6 +154,10 @@ if [ -n "$HAVE_SG" ]; then
 	listen = "127.0.0.1:$SG_PORT"
 	hostname = "bench.test"
 	max_message_bytes = $((RSS_SIZE * 2 > 26214400 ? RSS_SIZE * 2 : 26214400))
+	# one client IP and one sender send everything: lift the abuse limits
+	max_connections_per_ip = 1000
+	max_connections_per_minute = 0
+	max_messages_per_sender = 0
 
 	[http]
 	listen = "127.0.0.1:$SG_HTTP_PORT"
