@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"supportgate/senderauth/authtest"
 )
@@ -72,4 +75,34 @@ func arFields(data []byte) []string {
 		}
 	}
 	return out
+}
+
+// reject_dmarc refuses at SMTP time what the sender's domain asks to
+// reject; a slow DNS does not hold the session past the lookup timeout.
+func TestRejectDMARCAtSMTP(t *testing.T) {
+	dns := authtest.NewDNS(t)
+	dns.TXT("forged.test", "v=spf1 ip4:192.0.2.1 -all")
+	dns.TXT("_dmarc.forged.test", "v=DMARC1; p=reject")
+	dns.TXT("slow.test", "v=spf1 ip4:192.0.2.1 -all")
+	dns.TXT("_dmarc.slow.test", "v=DMARC1; p=reject")
+	dns.Delay("slow.test", 5*time.Second)
+	dns.Delay("_dmarc.slow.test", 5*time.Second)
+	e := newEnv(t, "[auth]\nautoreply = \"not-fail\"\nreject_dmarc = true\ntimeout = \"300ms\"\nresolver = \""+dns.Addr()+"\"\n")
+
+	err := send(t, e.g.SMTPAddr(), "x@forged.test", []string{"support@example.com"}, "From: x@forged.test\r\nTo: support@example.com\r\nSubject: s\r\nMessage-ID: <r1@forged.test>\r\n\r\nb\r\n")
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) {
+		t.Fatalf("DMARC p=reject failure: %v, want 550 5.7.1", err)
+	}
+	start := time.Now()
+	err = send(t, e.g.SMTPAddr(), "y@slow.test", []string{"support@example.com"}, "From: y@slow.test\r\nTo: support@example.com\r\nSubject: s\r\nMessage-ID: <r2@slow.test>\r\n\r\nb\r\n")
+	if err != nil {
+		t.Fatalf("slow DNS: %v, want accepted (temperror is not fail)", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("slow DNS held the session %v", took)
+	}
+	if got := e.upstream.Wait(1, 5*time.Second); len(got) != 1 || got[0].From != "y@slow.test" {
+		t.Errorf("upstream got %d (the refused one must not be forwarded)", len(got))
+	}
 }

@@ -218,3 +218,37 @@ func TestLargeMessageSpooledToFile(t *testing.T) {
 	}
 	waitFor(t, func() bool { return spoolCount(t, e) == 0 }, "spool file removed")
 }
+
+// The upstream drops idle sessions we keep pooled: the next forward
+// still goes through at once on a fresh connection.
+func TestPooledConnectionDropped(t *testing.T) {
+	e := &env{t: t, dir: t.TempDir(), upstream: mailtest.Start(t, false), smarthost: mailtest.Start(t, false)}
+	// Retries far apart: only a redial can make the 2 s bound below.
+	e.startText(strings.Replace(baseConfig(e.dir, e.upstream.Addr(), e.smarthost.Addr(), "[auth]\nautoreply = \"off\"\n[autoreply]\nenabled = false\n"),
+		`retry_initial = "100ms"
+retry_max = "400ms"`, `retry_initial = "20s"
+retry_max = "40s"`, 1))
+	if err := send(t, e.g.SMTPAddr(), "a@customer.test", []string{"support@example.com"}, plainMsg("a@customer.test", "support@example.com", "one", "x")); err != nil {
+		t.Fatal(err)
+	}
+	e.upstream.Wait(1, 5*time.Second)
+	time.Sleep(200 * time.Millisecond) // the session goes back to the pool
+	// Restart the upstream on the same port: pooled sessions die.
+	addr := e.upstream.Addr()
+	e.upstream.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port taken: %v", err)
+	}
+	up := mailtest.StartOn(t, ln, false)
+	start := time.Now()
+	if err := send(t, e.g.SMTPAddr(), "b@customer.test", []string{"support@example.com"}, plainMsg("b@customer.test", "support@example.com", "two", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.Wait(1, 5*time.Second); len(got) != 1 {
+		t.Fatal("second message not forwarded")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("forward took %v: it waited for a retry instead of redialling", took)
+	}
+}

@@ -22,6 +22,11 @@ func (g *Gateway) setupStages() error {
 		return err
 	}
 	tr.Register()
+	// Bitrix24 takes 2 requests a second, and a task job holds its whole
+	// message (attachments included) in memory: two at a time is plenty.
+	for _, k := range []string{tracker.KindTask, tracker.KindComment, tracker.KindNotify} {
+		g.Runner.Limit(k, 2)
+	}
 	g.Tracker = tr
 	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, tr)
 	if err != nil {

@@ -53,15 +53,21 @@ func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
 	return queue.Then(func(tx *bolt.Tx) error { return p.apply(tx, c, m, ev) })
 }
 
-// parse reads the spool file. Broken MIME still gives a best-effort
-// message; only an unreadable file is an error (retried).
+// decideBytes is how much of a message the decision reads: the header and
+// the text are at the start, and reading a 25 MB attachment into memory
+// to decide on an auto-reply would make memory grow with message size
+// times workers.
+const decideBytes = 2 << 20
+
+// parse reads the message for the decision. Broken MIME still gives a
+// best-effort message; only an unreadable body is an error (retried).
 func (p *Pipeline) parse(m *store.Message) (*mailparse.Message, error) {
 	f, err := p.Store.OpenBody(m.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	pm, err := mailparse.Parse(f, mailparse.Limits{})
+	pm, err := mailparse.Parse(f, mailparse.Limits{MaxTotalBytes: decideBytes})
 	if pm == nil {
 		if err == nil {
 			err = errors.New("parse: no message")
@@ -107,6 +113,16 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 	if err != nil {
 		return err
 	}
+	// The decision was made outside this transaction; two process jobs
+	// run side by side, so what depends on other messages is checked
+	// again here, where writes are serialised.
+	if pm.MessageID != "" {
+		if e, err := store.LookupID(tx, pm.MessageID); err != nil {
+			return err
+		} else if e != nil && (e.Kind == store.IDIncoming || e.Kind == store.IDJournal) {
+			return nil // the same message processed meanwhile
+		}
+	}
 	if ev.Journal {
 		return p.recordJournal(tx, c, m, ev)
 	}
@@ -144,11 +160,16 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 		}
 	}
 	if d.AutoReply && c.Autoreply.Enabled && m.From != "" {
-		jobs = append(jobs, autoReplyJob(t.ID, m, pm))
+		n := 0
 		if c.Autoreply.MaxPerSender > 0 {
-			if _, err := store.CountRecent(tx, senderKey(m.From), time.Now().Add(-c.Autoreply.Window.D()), true); err != nil {
+			if n, err = store.CountRecent(tx, senderKey(m.From), time.Now().Add(-c.Autoreply.Window.D()), true); err != nil {
 				return err
 			}
+		}
+		if c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender {
+			jobs = append(jobs, autoReplyJob(t.ID, m, pm))
+		} else {
+			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", rules.ReasonRateLimit)
 		}
 	}
 	if len(jobs) == 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -36,19 +37,62 @@ type RcptResult struct {
 	Err  error // nil: delivered
 }
 
-// Deliver sends body from from to rcpts. It returns one
-// result per recipient when the transaction got that far, or a single
-// error for the whole attempt (connection, greeting, MAIL, DATA).
-// Temporary vs permanent is IsPermanentSMTP's call.
-func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Reader, size int64) ([]RcptResult, error) {
+// Deliver sends body from from to rcpts. It returns one result per
+// recipient when the transaction got that far, or a single error for the
+// whole attempt (connection, greeting, MAIL, DATA). Temporary vs
+// permanent is IsPermanentSMTP's call. A connection left healthy goes
+// back to a small pool, so a busy queue does not open one connection per
+// message to the same server (Postfix caches connections the same way).
+func Deliver(ctx context.Context, t Target, from string, rcpts []string, body io.Reader, size int64) ([]RcptResult, error) {
+	cl := conns.get(t)
+	pooled := cl != nil
+	if cl == nil {
+		var err error
+		if cl, err = dial(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	// A stuck server must not hold a worker forever: the whole attempt is
+	// bounded by the context too.
+	stop := context.AfterFunc(ctx, func() { cl.conn.Close() })
+	results, err := transact(cl.c, t, from, rcpts, body, size)
+	var se *smtp.SMTPError
+	if pooled && errors.Is(err, errMailIO) && !errors.As(err, &se) {
+		// The server closed the idle session meanwhile: nothing was
+		// sent, so a fresh connection may try at once.
+		stop()
+		cl.c.Close()
+		if cl, err = dial(ctx, t); err != nil {
+			return nil, err
+		}
+		stop = context.AfterFunc(ctx, func() { cl.conn.Close() })
+		results, err = transact(cl.c, t, from, rcpts, body, size)
+	}
+	stopped := stop()
+	if err != nil || !stopped || cl.c.Reset() != nil {
+		cl.c.Close()
+		return results, err
+	}
+	conns.put(t, cl)
+	return results, nil
+}
+
+// client is one open session with a server.
+type client struct {
+	c     *smtp.Client
+	conn  net.Conn
+	since time.Time
+}
+
+func dial(ctx context.Context, t Target) (*client, error) {
 	timeout := t.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
 	d := net.Dialer{Timeout: 30 * time.Second}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	conn, err := d.DialContext(dctx, "tcp", t.Address)
-	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +101,8 @@ func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Re
 	var c *smtp.Client
 	switch {
 	case t.TLS == "tls":
-		c = smtp.NewClient(tls.Client(conn, tlsCfg))
+		conn = tls.Client(conn, tlsCfg)
+		c = smtp.NewClient(conn)
 	case t.LMTP:
 		c = smtp.NewClientLMTP(conn)
 	case t.TLS == "starttls":
@@ -70,7 +115,7 @@ func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Re
 			if t.RequireTLS || !strings.Contains(err.Error(), "doesn't support STARTTLS") {
 				return nil, fmt.Errorf("starttls: %w", err)
 			}
-			if conn, err = d.DialContext(ctx, "tcp", t.Address); err != nil {
+			if conn, err = d.DialContext(dctx, "tcp", t.Address); err != nil {
 				return nil, err
 			}
 			c = smtp.NewClient(conn)
@@ -78,24 +123,27 @@ func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Re
 	default:
 		c = smtp.NewClient(conn)
 	}
-	defer c.Close()
 	c.CommandTimeout = timeout
 	c.SubmissionTimeout = 4 * timeout
-	// A stuck server must not hold a worker forever: the whole attempt is
-	// bounded by the context too.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(dctx, func() { conn.Close() })
 	defer stop()
-
 	if t.TLS != "starttls" {
 		if err := c.Hello(t.Hostname); err != nil {
+			c.Close()
 			return nil, err
 		}
 	}
 	if t.Username != "" {
 		if err := c.Auth(authFor(c, t.Username, t.Password)); err != nil {
+			c.Close()
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
+	return &client{c: c, conn: conn, since: time.Now()}, nil
+}
+
+// transact runs one mail transaction on an open session.
+func transact(c *smtp.Client, t Target, from string, rcpts []string, body io.Reader, size int64) ([]RcptResult, error) {
 	opts := &smtp.MailOptions{}
 	if ok, _ := c.Extension("SIZE"); ok {
 		opts.Size = size
@@ -104,6 +152,10 @@ func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Re
 		opts.Body = smtp.Body8BitMIME
 	}
 	if err := c.Mail(from, opts); err != nil {
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			return nil, fmt.Errorf("%w: %w", errMailIO, err)
+		}
 		return nil, err
 	}
 	var results []RcptResult
@@ -116,25 +168,23 @@ func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Re
 		}
 	}
 	if len(ok) == 0 {
-		c.Reset()
 		return results, nil
 	}
 	w, err := c.Data()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.Copy(w, f); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
 		w.Close()
 		return nil, err
 	}
 	if t.LMTP {
 		// LMTP answers per recipient after the body.
-		resp, err := w.CloseWithLMTPResponse()
+		_, err := w.CloseWithLMTPResponse()
 		var lerr smtp.LMTPDataError
 		if err != nil && !errors.As(err, &lerr) {
 			return nil, err
 		}
-		_ = resp
 		for i := range results {
 			if results[i].Err == nil {
 				if e, bad := lerr[results[i].Rcpt]; bad {
@@ -145,8 +195,57 @@ func Deliver(ctx context.Context, t Target, from string, rcpts []string, f io.Re
 	} else if err := w.Close(); err != nil {
 		return nil, err
 	}
-	c.Quit()
 	return results, nil
+}
+
+// errMailIO marks a connection failure at MAIL, before anything of the
+// message was sent.
+var errMailIO = errors.New("connection lost before MAIL")
+
+// pool keeps a few idle sessions per target.
+type pool struct {
+	mu   sync.Mutex
+	idle map[string][]*client
+}
+
+var conns = &pool{idle: map[string][]*client{}}
+
+const (
+	maxIdlePerTarget = 4
+	// maxIdleAge stays well under the 5 minutes a server waits for a
+	// command (RFC 5321 §4.5.3.2.7), so a pooled session is still open.
+	maxIdleAge = 30 * time.Second
+)
+
+func poolKey(t Target) string {
+	return fmt.Sprintf("%s|%v|%s|%s", t.Address, t.LMTP, t.TLS, t.Username)
+}
+
+func (p *pool) get(t Target) *client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := poolKey(t)
+	for list := p.idle[k]; len(list) > 0; list = p.idle[k] {
+		cl := list[len(list)-1]
+		p.idle[k] = list[:len(list)-1]
+		if time.Since(cl.since) < maxIdleAge {
+			return cl
+		}
+		go cl.c.Close()
+	}
+	return nil
+}
+
+func (p *pool) put(t Target, cl *client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := poolKey(t)
+	if len(p.idle[k]) >= maxIdlePerTarget {
+		go cl.c.Quit()
+		return
+	}
+	cl.since = time.Now()
+	p.idle[k] = append(p.idle[k], cl)
 }
 
 // authFor picks PLAIN, or LOGIN for the servers that offer only that.

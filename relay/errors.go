@@ -24,6 +24,7 @@ var (
 	errQueueFull   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Queue full, try again later"}
 	errTimeout     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout reading the message; try again"}
 	errNeedTLS     = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	errDMARCReject = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Rejected by the DMARC policy of the sender's domain"}
 	errSenderLimit = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from this sender; try again later"}
 )
 
@@ -65,6 +66,8 @@ func reasonOf(se *smtp.SMTPError) string {
 		return "tls-required"
 	case errSenderLimit:
 		return "sender-limit"
+	case errDMARCReject:
+		return "dmarc-reject"
 	}
 	return "other"
 }

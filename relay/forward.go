@@ -68,6 +68,8 @@ type Deliverer struct {
 	// Sent, when set, is told of each successful send (the message's
 	// Message-ID is the caller's business; this is for metrics and tests).
 	Sent func(kind string, m *store.Message)
+
+	dkim signer
 }
 
 // Register installs the handlers on the runner.
@@ -133,6 +135,19 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 	defer body.Close()
 	var r io.Reader = body
 	size := m.Size
+	if kind == "send" && d.Cfg.Get().DKIM.Domain != "" {
+		// Signed at send time, so a key rotated while mail waits in
+		// the queue is the one used.
+		raw, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		signed, err := d.dkim.sign(d.Cfg.Get(), raw)
+		if err != nil {
+			return err
+		}
+		r, size = bytes.NewReader(signed), int64(len(signed))
+	}
 	if kind != "send" {
 		ar := ""
 		if m.AuthResults != "" && m.AuthResults != "-" {

@@ -17,6 +17,7 @@ import (
 
 	"supportgate/metrics"
 	"supportgate/rules"
+	"supportgate/senderauth"
 	"supportgate/store"
 )
 
@@ -35,6 +36,8 @@ type Server struct {
 	limits *limiter
 
 	cert atomic.Pointer[tls.Certificate]
+	// dmarc checks senders at DATA when [auth] reject_dmarc is on.
+	dmarc atomic.Pointer[senderauth.Checker]
 
 	// approximate spool use, for the queue-full check without a scan.
 	spoolMsgs  atomic.Int64
@@ -51,6 +54,7 @@ func NewServer(cfg *rules.Holder, st *store.Store, log *slog.Logger, plan Planne
 	s := &Server{cfg: cfg, st: st, log: log, plan: plan}
 	c := cfg.Get()
 	s.limits = newLimiter(c)
+	s.setChecker(c)
 	if err := s.LoadCert(); err != nil {
 		return nil, err
 	}
@@ -79,6 +83,14 @@ func NewServer(cfg *rules.Holder, st *store.Store, log *slog.Logger, plan Planne
 	return s, nil
 }
 
+func (s *Server) setChecker(c *rules.Config) {
+	if !c.Auth.RejectDMARC {
+		s.dmarc.Store(nil)
+		return
+	}
+	s.dmarc.Store(senderauth.New(senderauth.Options{Resolver: c.Auth.Resolver, Timeout: c.Auth.Timeout.D(), AuthservID: c.SMTP.Hostname}))
+}
+
 // LoadCert (re)reads the TLS certificate; SIGHUP calls it so a renewed
 // certificate takes effect without a restart.
 func (s *Server) LoadCert() error {
@@ -98,6 +110,7 @@ func (s *Server) LoadCert() error {
 // take: limits. (Listen address and TLS on/off need a restart.)
 func (s *Server) Reload() {
 	s.limits.update(s.cfg.Get())
+	s.setChecker(s.cfg.Get())
 	if err := s.LoadCert(); err != nil {
 		s.log.Error("TLS certificate not reloaded; the old one stays", "err", err)
 	}

@@ -1,17 +1,27 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
 
+	"supportgate/queue"
 	"supportgate/rules"
+	"supportgate/store"
+	"supportgate/tracker"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
+	online := fs.Bool("online", false, "also call Bitrix24 (user.current) to test the webhook")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -24,6 +34,40 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
 	}
+	if *online {
+		if err := checkBitrix(cfg, stdout); err != nil {
+			fmt.Fprintln(stderr, "supportgate: bitrix.webhook_url: "+err.Error())
+			return 1
+		}
+	}
 	fmt.Fprintf(stdout, "%s: OK (%d mailbox(es), upstream %s %s)\n", *path, len(cfg.Mailbox), cfg.Upstream.Protocol, cfg.Upstream.Address)
 	return 0
+}
+
+// checkBitrix calls user.current through the configured webhook: it
+// proves the URL, the secret and the scopes without touching any task.
+func checkBitrix(cfg *rules.Config, stdout io.Writer) error {
+	if cfg.Bitrix.WebhookURL == "" && cfg.Bitrix.WebhookURLFile == "" {
+		return errors.New("not set; nothing to test")
+	}
+	st, err := store.Open(filepath.Join(os.TempDir(), fmt.Sprintf("supportgate-check-%d", os.Getpid())))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		st.Close()
+		os.RemoveAll(filepath.Join(os.TempDir(), fmt.Sprintf("supportgate-check-%d", os.Getpid())))
+	}()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tr, err := tracker.New(rules.NewHolder(cfg), st, queue.New(st, log, 1, queue.Policy{}), log)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tr.Check(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "bitrix: webhook %s answers user.current\n", rules.RedactURL(cfg.Bitrix.WebhookURL))
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"supportgate/bitrix/bitrixtest"
 )
 
 func cli(args ...string) (int, string, string) {
@@ -71,5 +73,26 @@ func TestVersion(t *testing.T) {
 	code, out, _ := cli("version")
 	if code != 0 || !strings.HasPrefix(out, "supportgate ") {
 		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestCheckOnline(t *testing.T) {
+	portal := bitrixtest.New(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "127.0.0.1:2525", "127.0.0.1:2526")
+	text, _ := os.ReadFile(cfg)
+	good := string(text) + "[bitrix]\nwebhook_url = \"" + portal.WebhookURL() + "\"\nresponsible_id = 1\n"
+	os.WriteFile(cfg, []byte(good), 0o600)
+	if code, out, errs := cli("check", "-online", "-config", cfg); code != 0 || !strings.Contains(out, "answers user.current") {
+		t.Fatalf("good webhook: %d %s %s", code, out, errs)
+	}
+	bad := strings.Replace(good, portal.Secret(), "wrongsecret", 1)
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	code, out, errs := cli("check", "-online", "-config", cfg)
+	if code != 1 || !strings.Contains(errs, "bitrix.webhook_url") {
+		t.Fatalf("wrong secret: %d %s %s", code, out, errs)
+	}
+	if strings.Contains(out+errs, "wrongsecret") {
+		t.Errorf("the webhook secret leaked into check's output:\n%s%s", out, errs)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/pipeline"
+	"supportgate/relay"
 	"supportgate/rules"
 	"supportgate/store"
 )
@@ -91,6 +92,11 @@ func withState(cfg *rules.Config, stdout io.Writer, fn func(tx *bolt.Tx) error) 
 func checkMore(cfg *rules.Config, stdout io.Writer) error {
 	if _, err := pipeline.LoadTemplates(cfg); err != nil {
 		return err
+	}
+	if cfg.DKIM.Domain != "" {
+		if _, err := relay.LoadDKIMKey(cfg.DKIM.KeyFile); err != nil {
+			return &rules.KeyError{Key: "dkim.key_file", Msg: err.Error()}
+		}
 	}
 	return pipeline.NewContacts(cfg.Contacts.File).Load()
 }
