@@ -94,6 +94,7 @@ type Runner struct {
 	handlers map[string]Handler
 	onFail   map[string]FailFunc
 	kick     chan struct{}
+	slots    map[string]chan struct{}
 	// Observe, when set, is told of every finished attempt (for metrics).
 	Observe func(kind, outcome string, j *store.Job, took time.Duration)
 }
@@ -101,7 +102,8 @@ type Runner struct {
 // New makes a runner on st with n workers.
 func New(st *store.Store, log *slog.Logger, n int, p Policy) *Runner {
 	r := &Runner{st: st, log: log, workers: n, policy: p,
-		handlers: map[string]Handler{}, onFail: map[string]FailFunc{}, kick: make(chan struct{}, 1)}
+		handlers: map[string]Handler{}, onFail: map[string]FailFunc{}, kick: make(chan struct{}, 1),
+		slots: map[string]chan struct{}{}}
 	st.OnCommit(r.Kick)
 	return r
 }
@@ -114,6 +116,15 @@ func (r *Runner) Handle(kind string, h Handler, fail FailFunc) {
 	if fail != nil {
 		r.onFail[kind] = fail
 	}
+}
+
+// Limit lets at most n jobs of kind run at once: the kinds that hold a
+// whole message in memory (a task with its attachments) or call a
+// rate-limited service would otherwise take every worker.
+func (r *Runner) Limit(kind string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.slots[kind] = make(chan struct{}, n)
 }
 
 // SetPolicy changes the retry schedule (config reload).

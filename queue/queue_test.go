@@ -101,7 +101,10 @@ func TestGiveUp(t *testing.T) {
 	r.SetPolicy(Policy{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond, GiveUp: 100 * time.Millisecond})
 	var failed atomic.Bool
 	r.Handle("never", func(ctx context.Context, j *store.Job) error { return errors.New("down") },
-		func(ctx context.Context, j *store.Job, err error) func(tx *bolt.Tx) error { failed.Store(true); return nil })
+		func(ctx context.Context, j *store.Job, err error) func(tx *bolt.Tx) error {
+			failed.Store(true)
+			return nil
+		})
 	addJob(t, st, "never")
 	eventually(t, failed.Load)
 }
