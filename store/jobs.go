@@ -161,6 +161,11 @@ func GetJob(tx *bolt.Tx, id uint64) (*Job, error) {
 // dials anything: a crash mid-attempt then backs off instead of
 // hot-looping (mox's write-before-attempt).
 func (s *Store) Claim(now time.Time, limit int, lease func(attempts int) time.Duration) ([]*Job, error) {
+	// Look first: a write transaction costs an fsync even when it changes
+	// nothing, and the dispatcher is woken after every commit.
+	if next := s.NextDue(); next.IsZero() || next.After(now) {
+		return nil, nil
+	}
 	var out []*Job
 	err := s.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDue).Cursor()
