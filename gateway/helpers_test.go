@@ -19,7 +19,8 @@ import (
 
 // env is a gateway on random ports with a real upstream and smarthost.
 type env struct {
-	t         *testing.T
+	t         testing.TB
+	quiet     bool // benchmarks: no logs
 	g         *Gateway
 	dir       string
 	upstream  *mailtest.Server
@@ -94,7 +95,11 @@ func (e *env) startPath(path string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var w io.Writer = testWriter{e.t}
+	if e.quiet {
+		w = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, err := New(cfg, log)
 	if err != nil {
 		e.t.Fatal(err)
@@ -117,7 +122,7 @@ func (e *env) stop() {
 }
 
 // testWriter sends logs to t.Log, so they show only for failing tests.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
