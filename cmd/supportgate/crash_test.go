@@ -178,3 +178,59 @@ func TestGracefulStop(t *testing.T) {
 	}
 	startServe(t, bin, config, smtpAddr)
 }
+
+// TestSIGHUPAndFileEditReload: SIGHUP reloads; an edit of the file
+// reloads by itself; a broken edit is refused and the process keeps
+// serving on the old config.
+func TestSIGHUPAndFileEditReload(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	up := mailtest.Start(t, false)
+	smtpAddr := freePort(t)
+	config := writeConfig(t, dir, smtpAddr, up.Addr())
+	cmd := startServe(t, bin, config, smtpAddr)
+	logs := func() string {
+		var all []byte
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), "log-") {
+				b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+				all = append(all, b...)
+			}
+		}
+		return string(all)
+	}
+	waitLog := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if strings.Count(logs(), what) > 0 {
+				return
+			}
+		}
+		t.Fatalf("no %q in the log:\n%s", what, logs())
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(`"msg":"config reloaded"`)
+
+	text, _ := os.ReadFile(config)
+	os.WriteFile(config, append(text, []byte("[rules]\nexclude_domains = [\"x.test\"]\n")...), 0o600)
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("file edit did not reload:\n%s", logs())
+		}
+	}
+	os.WriteFile(config, append(text, []byte("[smtp2]\n")...), 0o600)
+	waitLog("config reload refused")
+	if !strings.Contains(logs(), "smtp2") {
+		t.Errorf("the refusal does not name the key")
+	}
+	// Still serving.
+	c, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail("a@customer.test", []string{"support@example.com"}, strings.NewReader("Subject: x\r\n\r\ny\r\n")); err != nil {
+		t.Fatalf("after a refused reload: %v", err)
+	}
+	c.Close()
+}
