@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +232,3 @@ func TestReloadTakesEffect(t *testing.T) {
 	}
 	waitFor(t, func() bool { return len(replies(e)) == 1 }, "reply with the old template")
 }
-
-var _ = regexp.MustCompile

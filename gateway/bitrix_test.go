@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/emersion/go-message/mail"
 
 	"supportgate/bitrix/bitrixtest"
 	"supportgate/mailtest"
@@ -146,9 +142,6 @@ func TestSupportLoop(t *testing.T) {
 	if len(portal.Tasks()) != 1 {
 		t.Errorf("%d tasks, want 1", len(portal.Tasks()))
 	}
-	_ = io.EOF
-	_ = mail.Header{}
-	_ = time.Second
 }
 
 // A stranger who puts someone else's task tag in the subject starts a new

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"time"
 
@@ -83,8 +85,8 @@ func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker
 		return rules.AuthVerdict{Result: rules.AuthUnknown, Reason: "auth off"}
 	}
 	res := checker.Check(ctx, senderauth.Input{
-		IP: parseIP(m.ClientIP), Helo: m.Helo, MailFrom: m.From,
-		Message: func() (ioReader, error) { return p.Store.OpenBody(m.ID) },
+		IP: net.ParseIP(m.ClientIP), Helo: m.Helo, MailFrom: m.From,
+		Message: func() (io.Reader, error) { return p.Store.OpenBody(m.ID) },
 	})
 	allow, reason := senderauth.Verdict(res, c.Auth.Autoreply)
 	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}

@@ -12,7 +12,6 @@ import (
 
 	"supportgate/metrics"
 	"supportgate/rules"
-	"supportgate/store"
 )
 
 // limiter holds the connection and sender limits. go-smtp has no
@@ -167,11 +166,5 @@ func connIDOf(c net.Conn) string {
 	}
 	return "?"
 }
-
-var (
-	sprintf = fmt.Sprintf
-	sprint  = fmt.Sprint
-	_       = store.NewID
-)
 
 func splitFields(s string) []string { return strings.Fields(strings.ToUpper(s)) }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -203,6 +204,6 @@ func (s *Server) noteAccepted(n int64) { s.spoolMsgs.Add(1); s.spoolBytes.Add(n)
 type slogErrorLog struct{ log *slog.Logger }
 
 func (l slogErrorLog) Printf(format string, v ...any) {
-	l.log.Warn("smtp", "msg", sprintf(format, v...))
+	l.log.Warn("smtp", "msg", fmt.Sprintf(format, v...))
 }
-func (l slogErrorLog) Println(v ...any) { l.log.Warn("smtp", "msg", sprint(v...)) }
+func (l slogErrorLog) Println(v ...any) { l.log.Warn("smtp", "msg", fmt.Sprint(v...)) }

@@ -3,15 +3,12 @@ package relay
 import (
 	"bytes"
 	"context"
-	"os"
-
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/mail"
+	"os"
 	"strings"
-	"supportgate/senderauth"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -19,6 +16,7 @@ import (
 
 	"supportgate/metrics"
 	"supportgate/rules"
+	"supportgate/senderauth"
 	"supportgate/store"
 )
 
@@ -199,5 +197,3 @@ func remoteIP(c net.Conn) string {
 	}
 	return host
 }
-
-var _ = errors.New

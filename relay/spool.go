@@ -1,8 +1,6 @@
 package relay
 
 import (
-	"sync"
-
 	"bufio"
 	"bytes"
 	"errors"
@@ -10,8 +8,10 @@ import (
 	"io"
 	"os"
 	"strings"
-	"supportgate/store"
+	"sync"
 	"time"
+
+	"supportgate/store"
 )
 
 // spoolWriter receives one incoming message: our Received: line, then the
