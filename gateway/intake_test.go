@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -250,5 +252,22 @@ retry_max = "40s"`, 1))
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("forward took %v: it waited for a retry instead of redialling", took)
+	}
+}
+
+// The smarthost wants AUTH: replies go out with the username and the
+// password from password_file.
+func TestSmarthostAuth(t *testing.T) {
+	e := &env{t: t, dir: t.TempDir(), upstream: mailtest.Start(t, false), smarthost: mailtest.Start(t, false)}
+	e.smarthost.RequireAuth("supportgate", "s3cret")
+	pass := filepath.Join(e.dir, "smarthost.pass")
+	os.WriteFile(pass, []byte("s3cret\n"), 0o600)
+	e.startText(strings.Replace(baseConfig(e.dir, e.upstream.Addr(), e.smarthost.Addr(), "[auth]\nautoreply = \"off\"\n"),
+		"tls = \"none\"", "tls = \"none\"\nusername = \"supportgate\"\npassword_file = \""+pass+"\"", 1))
+	if err := send(t, e.g.SMTPAddr(), "au@customer.test", []string{"support@example.com"}, plainMsg("au@customer.test", "support@example.com", "auth", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.smarthost.Wait(1, 5*time.Second); len(got) != 1 || got[0].Rcpts[0] != "au@customer.test" {
+		t.Fatalf("reply through the authenticating smarthost: %d", len(got))
 	}
 }

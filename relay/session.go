@@ -137,14 +137,22 @@ func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 		return err
 	}
 	jobs := s.srv.plan(s.cfg, m)
-	err := s.srv.st.Commit(func(tx *bolt.Tx) error {
+	var err error
+	put := func(tx *bolt.Tx) error {
 		if m.Inline {
 			if err := store.PutBody(tx, id, sw.bytes()); err != nil {
 				return err
 			}
 		}
 		return store.PutMessage(tx, m, jobs...)
-	})
+	}
+	if m.Inline {
+		// No spool file: the record and body are durable with the
+		// commit; no folder fsync needed.
+		err = s.srv.st.Update(put)
+	} else {
+		err = s.srv.st.Commit(put)
+	}
 	if err != nil {
 		sw.abort()
 		return err

@@ -219,6 +219,23 @@ func TestSIGHUPAndFileEditReload(t *testing.T) {
 			t.Fatalf("file edit did not reload:\n%s", logs())
 		}
 	}
+	// Editing the template the config names reloads too.
+	tmpl := filepath.Join(dir, "reply.html")
+	os.WriteFile(tmpl, []byte("<p>Hello {{.Greeting}}</p>"), 0o600)
+	withTmpl := strings.Replace(string(text), "[autoreply]\nenabled = false", "[autoreply]\nenabled = false\ntemplate = \"reply.html\"", 1)
+	os.WriteFile(config, []byte(withTmpl), 0o600)
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < 3; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("config naming a template did not reload:\n%s", logs())
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	os.WriteFile(tmpl, []byte("<p>Здравствуйте, {{.Greeting}}</p>"), 0o600)
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < 4; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("template edit did not reload:\n%s", logs())
+		}
+	}
 	os.WriteFile(config, append(text, []byte("[smtp2]\n")...), 0o600)
 	waitLog("config reload refused")
 	if !strings.Contains(logs(), "smtp2") {

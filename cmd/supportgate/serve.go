@@ -54,7 +54,10 @@ func cmdServe(args []string, stderr io.Writer) int {
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	changes := watchFile(cfg.Path, log)
+	changes, rewatch := watchFiles(func() []string {
+		c := g.Cfg.Get()
+		return []string{c.Path, c.Autoreply.Template, c.Contacts.File}
+	}, log)
 	reload := func(why string) {
 		c, err := rules.Load(cfg.Path)
 		if err != nil {
@@ -68,6 +71,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 			return
 		}
 		metrics.ConfigReloads.WithLabelValues("ok").Inc()
+		rewatch()
 	}
 	for {
 		select {
@@ -96,21 +100,47 @@ func cmdServe(args []string, stderr io.Writer) int {
 	}
 }
 
-// watchFile reports edits of the config file. It watches the folder, not
-// the file: editors save by writing a new file and renaming it over the
-// old, which a watch on the file itself would lose. Events are debounced
-// so one save is one reload.
-func watchFile(path string, log interface{ Warn(string, ...any) }) <-chan struct{} {
+// watchFiles reports edits of the files the config names (the config
+// itself, the auto-reply template, the contacts) as returned by paths,
+// asked again after each change so a reload that names new files is
+// followed. It watches their folders, not the files: editors save by
+// writing a new file and renaming it over the old, which a watch on the
+// file itself would lose. Events are debounced so one save is one reload.
+//
+// rewatch, called after a reload, picks up files the new config names.
+func watchFiles(paths func() []string, log interface{ Warn(string, ...any) }) (changes <-chan struct{}, rewatch func()) {
 	out := make(chan struct{}, 1)
+	again := make(chan struct{}, 1)
+	rewatch = func() {
+		select {
+		case again <- struct{}{}:
+		default:
+		}
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		log.Warn("config file not watched (SIGHUP still reloads)", "err", err)
-		return out
+		log.Warn("config files not watched (SIGHUP still reloads)", "err", err)
+		return out, rewatch
 	}
-	if err := w.Add(filepath.Dir(path)); err != nil {
-		log.Warn("config file not watched (SIGHUP still reloads)", "err", err)
-		return out
+	watched := map[string]bool{}
+	files := map[string]bool{}
+	refresh := func() {
+		clear(files)
+		for _, p := range paths() {
+			if p == "" {
+				continue
+			}
+			files[filepath.Clean(p)] = true
+			if d := filepath.Dir(p); !watched[d] {
+				if err := w.Add(d); err != nil {
+					log.Warn("folder not watched (SIGHUP still reloads)", "dir", d, "err", err)
+					continue
+				}
+				watched[d] = true
+			}
+		}
 	}
+	refresh()
 	go func() {
 		var timer <-chan time.Time
 		for {
@@ -119,9 +149,11 @@ func watchFile(path string, log interface{ Warn(string, ...any) }) <-chan struct
 				if !ok {
 					return
 				}
-				if filepath.Clean(ev.Name) == filepath.Clean(path) && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+				if files[filepath.Clean(ev.Name)] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
 					timer = time.After(300 * time.Millisecond)
 				}
+			case <-again:
+				refresh()
 			case <-timer:
 				timer = nil
 				select {
@@ -136,5 +168,5 @@ func watchFile(path string, log interface{ Warn(string, ...any) }) <-chan struct
 			}
 		}
 	}()
-	return out
+	return out, rewatch
 }
