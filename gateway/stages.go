@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -45,8 +46,31 @@ func (g *Gateway) planMore(c *rules.Config, m *store.Message) []*store.Job {
 // startMore starts the reconciler that finds specialist comments whose
 // event was lost.
 func (g *Gateway) startMore(ctx context.Context) {
-	g.wg.Add(1)
+	g.wg.Add(2)
 	go func() { defer g.wg.Done(); g.Tracker.RunReconciler(ctx) }()
+	go func() { defer g.wg.Done(); g.janitor(ctx) }()
+}
+
+// seenFor is how long dedup keys (mailed comments, handled events) are
+// kept; the reconciler looks back far less.
+const seenFor = 90 * 24 * time.Hour
+
+// janitor prunes old dedup keys once an hour.
+func (g *Gateway) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := g.Store.PruneSeen(time.Now().Add(-seenFor)); err != nil {
+			g.Log.Warn("pruning dedup keys", "err", err)
+		} else if n > 0 {
+			g.Log.Info("pruned old dedup keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // moreRoutes adds Bitrix24's event endpoint.

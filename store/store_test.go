@@ -188,3 +188,23 @@ func BenchmarkSpoolAndCommit(b *testing.B) {
 		}
 	})
 }
+
+func TestPruneSeen(t *testing.T) {
+	s := open(t)
+	s.Update(func(tx *bolt.Tx) error {
+		Seen(tx, "new")
+		tx.Bucket(bucketSeen).Put([]byte("old-seconds"), []byte("1000000000"))
+		tx.Bucket(bucketSeen).Put([]byte("old-nanos"), []byte("1000000000000000000"))
+		return nil
+	})
+	n, err := s.PruneSeen(time.Now().Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d, err %v; want 2", n, err)
+	}
+	s.View(func(tx *bolt.Tx) error {
+		if !WasSeen(tx, "new") || WasSeen(tx, "old-seconds") {
+			t.Error("pruned the wrong keys")
+		}
+		return nil
+	})
+}

@@ -176,7 +176,38 @@ func Seen(tx *bolt.Tx, key string) (bool, error) {
 	if b.Get([]byte(key)) != nil {
 		return false, nil
 	}
-	return true, b.Put([]byte(key), []byte(strconv.FormatInt(time.Now().Unix(), 10)))
+	return true, b.Put([]byte(key), []byte(strconv.FormatInt(time.Now().UnixNano(), 10)))
+}
+
+// PruneSeen forgets seen keys recorded before cutoff, so the bucket does
+// not grow forever. Dedup needs memory only as long as an event or a
+// retry can still come: the reconciler's cursor covers anything older.
+func (s *Store) PruneSeen(cutoff time.Time) (int, error) {
+	var old [][]byte
+	err := s.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSeen).ForEach(func(k, v []byte) error {
+			ts, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || ts < 1e12 { // unparseable, or an old seconds stamp
+				ts *= 1e9
+			}
+			if err == nil && time.Unix(0, ts).Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+	})
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	return len(old), s.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeen)
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // WasSeen reports whether key was recorded.
