@@ -9,6 +9,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/supportgate ./cmd/supportgate
 	$(GO) build -o bin/devmail ./cmd/devmail
 	$(GO) build -o bin/smtpload ./cmd/smtpload
+	$(GO) build -o bin/fakeportal ./cmd/fakeportal
 
 # Every test: unit, end to end over real TCP, the kill -9 subprocess test,
 # swaks interop (skipped with a note when swaks is missing; .ci/run

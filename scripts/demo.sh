@@ -13,7 +13,10 @@ trap cleanup EXIT INT TERM
 
 ./bin/devmail -listen 127.0.0.1:2526 &
 pids+=($!)
-./bin/supportgate check -config config.toml
+./bin/fakeportal -listen 127.0.0.1:8090 -ui 127.0.0.1:8091 -handler http://127.0.0.1:8025/bitrix/event &
+pids+=($!)
+sleep 0.3
+./bin/supportgate check -online -config config.toml
 ./bin/supportgate serve -config config.toml &
 pids+=($!)
 sleep 1
@@ -21,6 +24,9 @@ cat <<'MSG'
 
 supportgate is running:  SMTP 127.0.0.1:2525   HTTP http://127.0.0.1:8025/healthz  /metrics
 devmail (upstream + smarthost) prints what supportgate forwards and sends.
+fakeportal plays Bitrix24: its tasks, and a form to comment them as a
+specialist, are at http://127.0.0.1:8091/ (curl works too:
+  curl -d task=101 -d text="Замените картридж" http://127.0.0.1:8091/comment )
 
 Send a test message from another terminal:
   swaks --server 127.0.0.1:2525 --from ivan.petrov@customer.example \

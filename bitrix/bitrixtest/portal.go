@@ -14,6 +14,7 @@ package bitrixtest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -66,6 +67,24 @@ func New(t testing.TB) *Portal { return NewWithOptions(t, Options{}) }
 // NewWithOptions starts a portal configured by o.
 func NewWithOptions(t testing.TB, o Options) *Portal {
 	t.Helper()
+	p := build(o)
+	p.srv = httptest.NewServer(p)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Listen starts a portal on ln outside a test: the local demo
+// (cmd/fakeportal) uses it. Close stops it.
+func Listen(ln net.Listener, o Options) *Portal {
+	p := build(o)
+	p.srv = httptest.NewUnstartedServer(p)
+	p.srv.Listener.Close()
+	p.srv.Listener = ln
+	p.srv.Start()
+	return p
+}
+
+func build(o Options) *Portal {
 	if o.UserID <= 0 {
 		o.UserID = 1
 	}
@@ -103,8 +122,6 @@ func NewWithOptions(t testing.TB, o Options) *Portal {
 	}
 	first, last, _ := strings.Cut(o.UserName, " ")
 	p.users[o.UserID] = &User{ID: o.UserID, Name: first, LastName: last, Email: o.UserEmail}
-	p.srv = httptest.NewServer(p)
-	t.Cleanup(p.Close)
 	return p
 }
 
