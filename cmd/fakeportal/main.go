@@ -88,4 +88,3 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{end}}
 </body></html>
 `))
-
