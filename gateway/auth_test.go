@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,40 @@ func TestRejectDMARCAtSMTP(t *testing.T) {
 	if got := e.upstream.Wait(1, 5*time.Second); len(got) != 1 || got[0].From != "y@slow.test" {
 		t.Errorf("upstream got %d (the refused one must not be forwarded)", len(got))
 	}
+}
+
+// Our resolver is down: every check is temperror. That is not a fail, so
+// under not-fail the customer is still answered; under pass, not.
+func TestResolverDownIsNotAFail(t *testing.T) {
+	for _, tc := range []struct {
+		policy  string
+		replies int
+	}{{"not-fail", 1}, {"pass", 0}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			dead := deadUDP(t)
+			e := newEnv(t, "[auth]\nautoreply = \""+tc.policy+"\"\ntimeout = \"200ms\"\nresolver = \""+dead+"\"\n")
+			if err := send(t, e.g.SMTPAddr(), "c@customer.test", []string{"support@example.com"}, plainMsg("c@customer.test", "support@example.com", "dns down", "x")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return len(e.upstream.Messages()) == 1 }, "forwarded")
+			waitFor(t, func() bool { jobs, _ := e.g.Store.Jobs(); return len(jobs) == 0 }, "queue empty")
+			if n := len(replies(e)); n != tc.replies {
+				t.Errorf("%d replies, want %d", n, tc.replies)
+			}
+			if ar := arFields(e.upstream.Messages()[0].Data); len(ar) != 1 || !strings.Contains(ar[0], "temperror") {
+				t.Errorf("A-R %q, want temperror", ar)
+			}
+		})
+	}
+}
+
+// deadUDP is an address where no DNS server answers.
+func deadUDP(t *testing.T) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	return addr
 }

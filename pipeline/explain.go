@@ -54,15 +54,7 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 	} else if ip := net.ParseIP(in.ClientIP); ip != nil {
 		ch := senderauth.New(senderauth.Options{Resolver: c.Auth.Resolver, Timeout: c.Auth.Timeout.D(), AuthservID: c.SMTP.Hostname})
 		res := ch.Check(ctx, senderauth.Input{IP: ip, Helo: in.Helo, MailFrom: m.From, Message: senderauth.Bytes(in.Raw)})
-		allow, reason := senderauth.Verdict(res, c.Auth.Autoreply)
-		auth = rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}
-		if !allow {
-			auth.Result = rules.AuthFail
-			if reason == senderauth.ReasonTempError {
-				auth.Result = rules.AuthTempError
-			}
-			auth.Reason = reason + " (" + auth.Reason + ")"
-		}
+		auth = verdictOf(res, c.Auth.Autoreply)
 	}
 	ev, err := Evaluate(tx, c, m, pm, auth, time.Now())
 	if err != nil {

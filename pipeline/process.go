@@ -88,15 +88,7 @@ func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker
 		IP: net.ParseIP(m.ClientIP), Helo: m.Helo, MailFrom: m.From,
 		Message: func() (io.Reader, error) { return p.Store.OpenBody(m.ID) },
 	})
-	allow, reason := senderauth.Verdict(res, c.Auth.Autoreply)
-	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}
-	if !allow {
-		v.Result = rules.AuthFail
-		if reason == senderauth.ReasonTempError {
-			v.Result = rules.AuthTempError
-		}
-		v.Reason = reason + " (" + v.Reason + ")"
-	}
+	v := verdictOf(res, c.Auth.Autoreply)
 	field := res.Header(c.SMTP.Hostname)
 	if field == "" {
 		field = "-"
@@ -242,4 +234,24 @@ func fresh(tx *bolt.Tx, t *store.Thread) (*store.Thread, error) {
 		return t, err
 	}
 	return cur, nil
+}
+
+// verdictOf turns the checks into the decision's input under policy.
+func verdictOf(res senderauth.Result, policy string) rules.AuthVerdict {
+	allow, reason := senderauth.Verdict(res, policy)
+	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}
+	switch {
+	case allow && reason == senderauth.ReasonTempError:
+		// Not checked (DNS trouble on our side): not a fail, so
+		// not-fail lets the reply go; the reason says so.
+		v.Result = rules.AuthUnknown
+		v.Reason = reason + ", replied under not-fail (" + v.Reason + ")"
+	case !allow:
+		v.Result = rules.AuthFail
+		if reason == senderauth.ReasonTempError {
+			v.Result = rules.AuthTempError
+		}
+		v.Reason = reason + " (" + v.Reason + ")"
+	}
+	return v
 }

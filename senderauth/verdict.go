@@ -36,25 +36,31 @@ func ValidPolicy(p string) bool {
 // and aim the reply at a victim's MAIL FROM. Softfail counts as fail here
 // because "~all" is how most domains say "not us".
 //
+// A temporary DNS error is never a pass, and never a fail either: under
+// "pass" it stops the reply, under "not-fail" (which stops only on a
+// fail, CONTRACT.md) it lets the reply go, with reason auth-temperror so
+// the log says why the sender was not checked. Otherwise a resolver
+// outage on our side would silence every acknowledgement.
+//
 // "" means not-fail; an unknown policy acts as "pass", the strictest.
 func Verdict(r Result, policy string) (allow bool, reason string) {
 	switch policy {
 	case PolicyOff:
 		return true, ""
 	case "", PolicyNotFail:
-		switch r.DMARC {
-		case authres.ResultFail:
+		if r.DMARC == authres.ResultFail {
 			return false, ReasonFail
-		case authres.ResultTempError:
-			return false, ReasonTempError
 		}
-		// No usable DMARC (none, permerror) or DMARC pass: the envelope
-		// decides.
+		// No usable DMARC (none, permerror, temperror) or DMARC pass: the
+		// envelope decides.
 		switch envelope(r) {
 		case envFail:
 			return false, ReasonFail
 		case envTemp:
-			return false, ReasonTempError
+			return true, ReasonTempError
+		}
+		if r.DMARC == authres.ResultTempError {
+			return true, ReasonTempError
 		}
 		return true, ""
 	default:

@@ -26,7 +26,7 @@ func TestVerdict(t *testing.T) {
 		mailFrom   string // domain
 		sigs       []Signature
 		dmarc      authres.ResultValue
-		notFail    string // "" = allow
+		notFail    string // "" = allow; ReasonTempError allows too under not-fail
 		passPolicy string
 	}{
 		{"all pass", pass, "example.org", sig(pass, "example.org"), pass, "", ""},
@@ -60,7 +60,8 @@ func TestVerdict(t *testing.T) {
 				{PolicyOff, ""},
 			} {
 				allow, why := Verdict(r, p.policy)
-				if allow != (p.want == "") || why != p.want {
+				wantAllow := p.want == "" || (p.want == ReasonTempError && (p.policy == PolicyNotFail || p.policy == ""))
+				if allow != wantAllow || why != p.want {
 					t.Errorf("Verdict(%q) = %v %q, want %q", p.policy, allow, why, p.want)
 				}
 			}
@@ -126,7 +127,7 @@ func TestCheckThenVerdict(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := w.check(tc.ip, tc.mailFrom, tc.msg)
-			if allow, why := Verdict(r, PolicyNotFail); allow != (tc.want == "") || why != tc.want {
+			if allow, why := Verdict(r, PolicyNotFail); allow != (tc.want == "" || tc.want == ReasonTempError) || why != tc.want {
 				t.Errorf("Verdict = %v %q, want %q; reasons %q", allow, why, tc.want, r.Reasons)
 			}
 		})
