@@ -232,3 +232,16 @@ func TestReloadTakesEffect(t *testing.T) {
 	}
 	waitFor(t, func() bool { return len(replies(e)) == 1 }, "reply with the old template")
 }
+
+// A bare message from a script or test tool (no From, To or Message-ID)
+// from a real envelope sender is a person's request: forwarded, answered.
+func TestMinimalMessageGetsReply(t *testing.T) {
+	e := newEnv(t, "")
+	if err := send(t, e.g.SMTPAddr(), "script@customer.test", []string{"support@example.com"}, "Subject: hi\r\n\r\nbody\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(replies(e)) == 1 }, "auto-reply")
+	if r := replies(e)[0]; r.Rcpts[0] != "script@customer.test" || bytes.Contains(r.Data, []byte("In-Reply-To")) {
+		t.Errorf("reply to %v, or with an In-Reply-To it cannot have", r.Rcpts)
+	}
+}

@@ -153,8 +153,17 @@ func TestDecideTable(t *testing.T) {
 			}
 			delete(h, "Message-Id")
 			in.Header = h
-		}, Decision{Reason: ReasonNoMessageID, Task: TaskCreate}},
-		{"no from", "person.eml", func(in *Input, _ *Policy) { in.FromAddr = "" }, Decision{Reason: ReasonNoFrom, Task: TaskCreate}},
+		}, Decision{AutoReply: true, Reason: ReasonReply, Task: TaskCreate}},
+		{"no from", "person.eml", func(in *Input, _ *Policy) { in.FromAddr = "" }, Decision{AutoReply: true, Reason: ReasonReply, Task: TaskCreate}},
+		{"no destination fields at all", "person.eml", func(in *Input, _ *Policy) {
+			h := MapHeader{}
+			for k, v := range in.Header.(MapHeader) {
+				if k != "To" && k != "Cc" {
+					h[k] = v
+				}
+			}
+			in.Header, in.To, in.Cc = h, nil, nil
+		}, Decision{AutoReply: true, Reason: ReasonReply, Task: TaskCreate}},
 		{"auth fail", "person.eml", func(in *Input, _ *Policy) { in.Auth = AuthVerdict{AuthFail, "dmarc=fail"} },
 			Decision{Reason: ReasonAuthFail, Task: TaskCreate}},
 		{"auth temperror", "person.eml", func(in *Input, _ *Policy) { in.Auth.Result = AuthTempError },
@@ -320,7 +329,7 @@ func TestDecideAddressedHeaders(t *testing.T) {
 
 func TestDecideNilHeader(t *testing.T) {
 	in := personInput(nil)
-	if d := Decide(in, testPolicy()); d.Reason != ReasonNoMessageID {
+	if d := Decide(in, testPolicy()); d.Reason != ReasonReply {
 		t.Errorf("got %+v", d)
 	}
 	in.EnvelopeFrom = "<>"
