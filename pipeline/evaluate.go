@@ -101,15 +101,16 @@ func policyOf(c *rules.Config) rules.Policy {
 	}
 }
 
-// matchThread finds the conversation a message continues (reference §3):
-// first the Message-IDs it answers (In-Reply-To, then References newest
-// first), then a [#task] tag in the subject. Either counts only when the
-// sender is a participant of that thread or answers our own message
-// (whoever got our reply may answer it): a guessed tag or a forwarded old
-// conversation from a stranger starts a new thread instead of writing into
-// someone else's task. It also reports whether the message answers a
-// specialist (our notification, a journaled message, or a Message-ID of
-// one of the team's domains).
+// matchThread finds the conversation a message continues (reference §3,
+// CONTRACT.md): first the Message-IDs it answers (In-Reply-To, then
+// References newest first), then a [#task] tag in the subject. A
+// Message-ID is proof enough (ours are random, and a customer's are known
+// only to those they wrote to); a tag is guessable, so it counts only
+// when the sender is a participant of that thread: a stranger's tag
+// starts a new thread instead of writing into someone else's task. It
+// also reports whether the message answers a specialist (our
+// notification, a journaled message, or a Message-ID of one of the
+// team's domains).
 func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialist bool, err error) {
 	pm := ev.Msg
 	ids := append([]string(nil), pm.InReplyTo...)
@@ -131,13 +132,11 @@ func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialis
 		if err != nil || t == nil {
 			continue
 		}
-		ours := e.Kind != store.IDIncoming
-		if !t.IsParticipant(ev.Sender) && !(ours && t.IsParticipant(rules.Canonical(pm.From.Addr))) && !ev.Journal {
-			ev.Match = "ignored " + e.Kind + " <" + id + ">: sender is not in that thread"
-			continue
-		}
 		ev.Thread = t
 		ev.Match = "message-id <" + id + "> (" + e.Kind + ")"
+		if !t.IsParticipant(ev.Sender) {
+			ev.Match += ", a new participant"
+		}
 		if e.Kind == store.IDNotification || e.Kind == store.IDJournal {
 			answersSpecialist = true
 		}
