@@ -271,3 +271,29 @@ func TestSmarthostAuth(t *testing.T) {
 		t.Fatalf("reply through the authenticating smarthost: %d", len(got))
 	}
 }
+
+// An internationalised sender (RFC 6531) is accepted and forwarded with
+// SMTPUTF8.
+func TestSMTPUTF8Sender(t *testing.T) {
+	e := newEnv(t, "[autoreply]\nenabled = false\n")
+	c, err := smtp.Dial(e.g.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("иван@пример.рф", &smtp.MailOptions{UTF8: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("support@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := c.Data()
+	w.Write([]byte("From: иван@пример.рф\r\nTo: support@example.com\r\nSubject: utf8\r\n\r\nПривет\r\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := e.upstream.Wait(1, 5*time.Second)
+	if len(got) != 1 || got[0].From != "иван@пример.рф" {
+		t.Fatalf("forwarded: %+v", got)
+	}
+}

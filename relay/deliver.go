@@ -151,6 +151,12 @@ func transact(c *smtp.Client, t Target, from string, rcpts []string, body io.Rea
 	if ok, _ := c.Extension("8BITMIME"); ok {
 		opts.Body = smtp.Body8BitMIME
 	}
+	// An internationalised address (RFC 6531) needs SMTPUTF8; without it
+	// go-smtp's client refuses the command, and the 5xx-free failure is
+	// retried until the server gains support or we give up.
+	if ok, _ := c.Extension("SMTPUTF8"); ok && !isASCII(from, rcpts) {
+		opts.UTF8 = true
+	}
 	if err := c.Mail(from, opts); err != nil {
 		var se *smtp.SMTPError
 		if !errors.As(err, &se) {
@@ -270,4 +276,15 @@ func containsWord(s, w string) bool {
 func IsPermanentSMTP(err error) bool {
 	var se *smtp.SMTPError
 	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600
+}
+
+func isASCII(from string, rcpts []string) bool {
+	for _, s := range append([]string{from}, rcpts...) {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return false
+			}
+		}
+	}
+	return true
 }
