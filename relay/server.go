@@ -185,6 +185,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.smtp.Close()
 	}
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // ours, closed above
+	}
 	return err
 }
 
