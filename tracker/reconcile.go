@@ -71,6 +71,10 @@ func (t *Tracker) Reconcile(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return total, ctx.Err()
 		}
+		// Jobs first: a sweep of many threads must not take the portal's
+		// request budget from a new customer's task (and its number in
+		// the auto-reply).
+		t.giveWay(ctx, time.Minute)
 		n, err := t.reconcileThread(ctx, c, cfg, me.ID, th)
 		total += n
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"supportgate/bitrix"
@@ -67,6 +68,11 @@ type Tracker struct {
 	names   map[string]nameEntry
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
+
+	// busy counts task, comment and notify jobs running now: the
+	// reconciler gives way to them, so a sweep of many threads never
+	// takes the portal's request budget from a new customer's task.
+	busy atomic.Int32
 }
 
 type nameEntry struct {
@@ -99,9 +105,39 @@ func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger) 
 
 // Register installs the job handlers on the runner.
 func (t *Tracker) Register() {
-	t.run.Handle(KindTask, t.handleTask, t.failed)
-	t.run.Handle(KindComment, t.handleComment, t.failed)
-	t.run.Handle(KindNotify, t.handleNotify, t.failed)
+	t.run.Handle(KindTask, t.counted(t.handleTask), t.failed)
+	t.run.Handle(KindComment, t.counted(t.handleComment), t.failed)
+	t.run.Handle(KindNotify, t.counted(t.handleNotify), t.failed)
+}
+
+func (t *Tracker) counted(h queue.Handler) queue.Handler {
+	return func(ctx context.Context, j *store.Job) error {
+		t.busy.Add(1)
+		defer t.busy.Add(-1)
+		return h(ctx, j)
+	}
+}
+
+// giveWay waits while jobs are running (at most max), then for one
+// two requests' share of the rate: a thread costs one or two calls, so
+// the reconciler leaves the bucket room to refill for the jobs.
+func (t *Tracker) giveWay(ctx context.Context, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for t.busy.Load() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	rate := t.cfg.Get().Bitrix.RatePerSecond
+	if rate <= 0 {
+		rate = 2
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(2 * float64(time.Second) / rate)):
+	}
 }
 
 // failed logs a job that failed for good. Nothing else is queued: the
