@@ -118,7 +118,7 @@ func (t *Tracker) counted(h queue.Handler) queue.Handler {
 	}
 }
 
-// giveWay waits while jobs are running (at most max), then for one
+// giveWay waits while jobs are running (at most max), then for
 // two requests' share of the rate: a thread costs one or two calls, so
 // the reconciler leaves the bucket room to refill for the jobs.
 func (t *Tracker) giveWay(ctx context.Context, max time.Duration) {
