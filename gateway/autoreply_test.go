@@ -245,3 +245,15 @@ func TestMinimalMessageGetsReply(t *testing.T) {
 		t.Errorf("reply to %v, or with an In-Reply-To it cannot have", r.Rcpts)
 	}
 }
+
+func TestRestartKeys(t *testing.T) {
+	a := rules.Defaults()
+	b := a
+	b.SMTP.MaxMessageBytes = 1
+	b.Rules.ExcludeDomains = []string{"x.test"}
+	b.SMTP.TLSCert = "c.pem"
+	got := strings.Join(restartKeys(&a, &b), ",")
+	if got != "smtp.max_message_bytes,smtp.tls_cert (TLS on/off)" {
+		t.Errorf("restartKeys = %q", got)
+	}
+}

@@ -195,14 +195,8 @@ func (g *Gateway) Reload(c *rules.Config) error {
 		return err
 	}
 	old := g.Cfg.Get()
-	for _, k := range []struct{ name, a, b string }{
-		{"smtp.listen", old.SMTP.Listen, c.SMTP.Listen},
-		{"http.listen", old.HTTP.Listen, c.HTTP.Listen},
-		{"storage.dir", old.Storage.Dir, c.Storage.Dir},
-	} {
-		if k.a != k.b {
-			g.Log.Warn("changed key takes effect only after a restart", "key", k.name)
-		}
+	for _, k := range restartKeys(old, c) {
+		g.Log.Warn("changed key takes effect only after a restart", "key", k)
 	}
 	g.Cfg.Set(c)
 	g.Runner.SetPolicy(policyOf(c))
@@ -231,4 +225,32 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprintln(w, "ok")
+}
+
+// restartKeys lists the changed keys a running gateway cannot apply: the
+// listeners and the SMTP server's own settings (go-smtp reads them
+// without a lock, so they are fixed at start).
+func restartKeys(old, c *rules.Config) []string {
+	var out []string
+	for _, k := range []struct {
+		name string
+		a, b any
+	}{
+		{"smtp.listen", old.SMTP.Listen, c.SMTP.Listen},
+		{"smtp.hostname", old.SMTP.Hostname, c.SMTP.Hostname},
+		{"smtp.max_message_bytes", old.SMTP.MaxMessageBytes, c.SMTP.MaxMessageBytes},
+		{"smtp.max_recipients", old.SMTP.MaxRecipients, c.SMTP.MaxRecipients},
+		{"smtp.max_line_length", old.SMTP.MaxLineLength, c.SMTP.MaxLineLength},
+		{"smtp.command_timeout", old.SMTP.CommandTimeout, c.SMTP.CommandTimeout},
+		{"smtp.data_timeout", old.SMTP.DataTimeout, c.SMTP.DataTimeout},
+		{"smtp.tls_cert (TLS on/off)", old.SMTP.TLSCert == "", c.SMTP.TLSCert == ""},
+		{"http.listen", old.HTTP.Listen, c.HTTP.Listen},
+		{"storage.dir", old.Storage.Dir, c.Storage.Dir},
+		{"queue.workers", old.Queue.Workers, c.Queue.Workers},
+	} {
+		if k.a != k.b {
+			out = append(out, k.name)
+		}
+	}
+	return out
 }
