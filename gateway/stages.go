@@ -76,6 +76,7 @@ func (g *Gateway) janitor(ctx context.Context) {
 // moreRoutes adds Bitrix24's event endpoint.
 func (g *Gateway) moreRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /bitrix/event", g.Tracker.EventHandler())
+	mux.HandleFunc("POST /explain", g.explain)
 }
 
 // reloadStages applies a new config to the stages; an error refuses the

@@ -251,3 +251,36 @@ func TestSIGHUPAndFileEditReload(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestExplainAsksTheRunningGateway: while serve holds the database,
+// explain still sees the live threads (through the loopback endpoint).
+func TestExplainAsksTheRunningGateway(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	up := mailtest.Start(t, false)
+	smtpAddr := freePort(t)
+	config := writeConfig(t, dir, smtpAddr, up.Addr())
+	startServe(t, bin, config, smtpAddr)
+	c, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := "From: ann@customer.test\r\nTo: support@example.com\r\nSubject: first\r\nMessage-ID: <first@customer.test>\r\n\r\nhelp\r\n"
+	if err := c.SendMail("ann@customer.test", []string{"support@example.com"}, strings.NewReader(first)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	up.Wait(1, 5*time.Second)
+	time.Sleep(300 * time.Millisecond) // processed
+	follow := filepath.Join(dir, "follow.eml")
+	os.WriteFile(follow, []byte("From: ann@customer.test\r\nTo: support@example.com\r\nSubject: Re: first\r\nMessage-ID: <second@customer.test>\r\nIn-Reply-To: <first@customer.test>\r\n\r\nmore\r\n"), 0o600)
+	out, err := exec.Command(bin, "explain", "-config", config, follow, "-render").CombinedOutput()
+	if err != nil {
+		t.Fatalf("explain: %v\n%s", err, out)
+	}
+	for _, want := range []string{"source:      the running gateway", "message-id <first@customer.test>", "task:        comment", "auto-reply:  no (known-thread)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+}

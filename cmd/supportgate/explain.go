@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,10 +35,19 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	rcpt := fs.String("rcpt", "", "envelope recipient (default: the first [[mailbox]])")
 	ip := fs.String("ip", "", "client IP, to check SPF/DKIM/DMARC (default: not checked)")
 	helo := fs.String("helo", "", "client HELO name, with -ip")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	// Flags may come after the file too (explain msg.eml -render): the
+	// flag package stops at the first argument, so parse what follows it.
+	var files []string
+	for rest := args; ; rest = fs.Args()[1:] {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fmt.Fprintln(stderr, "usage: supportgate explain -config config.toml [-render] [-from a] [-rcpt b] [-ip 1.2.3.4] message.eml")
 		return 2
 	}
@@ -43,18 +56,52 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
 	}
-	raw, err := os.ReadFile(fs.Arg(0))
+	raw, err := os.ReadFile(files[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
 	}
 	in := pipeline.ExplainInput{Raw: raw, MailFrom: *from, Rcpt: *rcpt, ClientIP: *ip, Helo: *helo, Render: *render}
+	// A running gateway holds the database: ask it, so the answer uses
+	// the live threads.
+	if out, ok := askRunning(cfg, in); ok {
+		io.WriteString(stdout, out)
+		return 0
+	}
 	run := func(tx *bolt.Tx) error { return pipeline.Explain(context.Background(), tx, cfg, in, stdout) }
 	if err := withState(cfg, stdout, run); err != nil {
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
 	}
 	return 0
+}
+
+// askRunning posts the message to the running gateway's loopback-only
+// POST /explain. ok is false when no gateway answers there.
+func askRunning(cfg *rules.Config, in pipeline.ExplainInput) (string, bool) {
+	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil {
+		return "", false
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	q := url.Values{"from": {in.MailFrom}, "rcpt": {in.Rcpt}, "ip": {in.ClientIP}, "helo": {in.Helo}}
+	if in.Render {
+		q.Set("render", "1")
+	}
+	u := "http://" + net.JoinHostPort(host, port) + "/explain?" + q.Encode()
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(u, "message/rfc822", bytes.NewReader(in.Raw))
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", false
+	}
+	return "source:      the running gateway (live threads)\n" + string(body), true
 }
 
 // withState runs fn in a read-only transaction on the gateway's database.
@@ -71,7 +118,7 @@ func withState(cfg *rules.Config, stdout io.Writer, fn func(tx *bolt.Tx) error) 
 		if !errors.Is(err, bolt.ErrTimeout) {
 			return err
 		}
-		fmt.Fprintln(stdout, "note:        the running gateway holds the database; threads are not looked up")
+		fmt.Fprintln(stdout, "note:        the database is locked (a gateway is running but its http.listen did not answer):\n             threads are NOT looked up; the answer below is for a message that starts a new thread")
 	} else {
 		fmt.Fprintln(stdout, "note:        no database yet at storage.dir; threads are not looked up")
 	}
