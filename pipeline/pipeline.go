@@ -14,6 +14,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"supportgate/compose"
@@ -95,7 +96,11 @@ func LoadTemplates(c *rules.Config) (*compose.Templates, error) {
 	}
 	t, err := compose.LoadTemplates(c.Autoreply.Subject, c.Autoreply.Template)
 	if err != nil {
-		return nil, &rules.KeyError{Key: "autoreply.template", Msg: err.Error()}
+		key := "autoreply.template"
+		if strings.HasPrefix(err.Error(), "autoreply subject template") {
+			key = "autoreply.subject"
+		}
+		return nil, &rules.KeyError{Key: key, Msg: err.Error()}
 	}
 	return t, nil
 }

@@ -228,8 +228,19 @@ func Parse(path string, data []byte) (*Config, error) {
 	c := Defaults()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	var errs []error
 	if err := dec.Decode(&c); err != nil {
-		return nil, decodeError(path, err)
+		var strict *toml.StrictMissingError
+		if !errors.As(err, &strict) {
+			return nil, decodeError(path, err) // syntax or type: nothing else is reliable
+		}
+		// Unknown keys: report them, and still validate what is known,
+		// so the admin sees every problem in one go.
+		errs = decodeError(path, err).(*Errors).Errs
+		c = Defaults()
+		if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c); err != nil {
+			return nil, decodeError(path, err)
+		}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -237,7 +248,8 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	c.Path = abs
 	c.resolvePaths()
-	if errs := c.Validate(); len(errs) > 0 {
+	errs = append(errs, c.Validate()...)
+	if len(errs) > 0 {
 		return nil, &Errors{Path: path, Errs: errs}
 	}
 	return &c, nil

@@ -73,6 +73,8 @@ func TestErrorsNameKeys(t *testing.T) {
 	}{
 		{"unknown keys", minimal + "[queue]\nretry_intial = \"1s\"\n[smtpp]\nx = 1\n",
 			[]string{"queue.retry_intial (line 11): unknown key", "smtpp (line 12)"}},
+		{"unknown keys with other problems, all at once", minimal + "[queue]\nretry_intial = \"1s\"\nworkers = 0\n[http]\nlisten = \"127.0.0.1:99999\"\n",
+			[]string{"queue.retry_intial (line 11): unknown key", "queue.workers: must be positive", "http.listen: bad port"}},
 		{"wrong type", strings.Replace(minimal, `hostname = "mx.example.com"`, "hostname = \"mx\"\nmax_message_bytes = \"big\"", 1),
 			[]string{"smtp.max_message_bytes (line 4)", "wrong type"}},
 		{"bad duration", minimal + "[queue]\nretry_max = \"soon\"\n", []string{"queue.retry_max (line 11)", "not a duration"}},

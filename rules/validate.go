@@ -1,11 +1,13 @@
 package rules
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -44,8 +46,15 @@ func (c *Config) Validate() []error {
 			}
 			return
 		}
-		if _, _, err := net.SplitHostPort(v); err != nil {
+		_, port, err := net.SplitHostPort(v)
+		if err != nil {
 			add(key, "not host:port: %q", v)
+			return
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			if _, lerr := net.LookupPort("tcp", port); lerr != nil {
+				add(key, "bad port %q", port)
+			}
 		}
 	}
 	checkAddr := func(key, v string) {
@@ -81,6 +90,11 @@ func (c *Config) Validate() []error {
 	}
 	checkFile("smtp.tls_cert", c.SMTP.TLSCert)
 	checkFile("smtp.tls_key", c.SMTP.TLSKey)
+	if c.SMTP.TLSCert != "" && c.SMTP.TLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(c.SMTP.TLSCert, c.SMTP.TLSKey); err != nil && fileExists(c.SMTP.TLSCert) && fileExists(c.SMTP.TLSKey) {
+			add("smtp.tls_key", "certificate and key do not load: %v", err)
+		}
+	}
 	if c.SMTP.RequireTLS && c.SMTP.TLSCert == "" {
 		add("smtp.require_tls", "needs tls_cert and tls_key")
 	}
@@ -221,3 +235,5 @@ func (c *Config) Validate() []error {
 	}
 	return errs
 }
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -31,8 +31,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := checkMore(cfg, stdout); err != nil {
+		var ke *rules.KeyError
+		if errors.As(err, &ke) {
+			err = &rules.Errors{Path: *path, Errs: []error{ke}}
+		}
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
+	}
+	for _, w := range warnings(cfg) {
+		fmt.Fprintln(stdout, "warning: "+w)
 	}
 	if *online {
 		if err := checkBitrix(cfg, stdout); err != nil {
@@ -70,4 +77,17 @@ func checkBitrix(cfg *rules.Config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "bitrix: webhook %s answers user.current\n", rules.RedactURL(cfg.Bitrix.WebhookURL))
 	return nil
+}
+
+// warnings are settings that are valid but probably not meant.
+func warnings(cfg *rules.Config) []string {
+	var out []string
+	b := cfg.Bitrix
+	if (b.WebhookURL != "" || b.WebhookURLFile != "") && b.ApplicationToken == "" && b.ApplicationTokenFile == "" {
+		out = append(out, "bitrix.application_token is empty: every event call from Bitrix24 will get 401 (copy it from the outgoing webhook)")
+	}
+	if b.WebhookURL != "" && b.FolderID == 0 {
+		out = append(out, "bitrix.folder_id is 0: attachments are not uploaded to Bitrix24")
+	}
+	return out
 }

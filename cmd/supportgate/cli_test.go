@@ -96,3 +96,23 @@ func TestCheckOnline(t *testing.T) {
 		t.Errorf("the webhook secret leaked into check's output:\n%s%s", out, errs)
 	}
 }
+
+func TestCheckCatchesWhatServeWouldRefuse(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "127.0.0.1:2525", "127.0.0.1:2526")
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(filepath.Join(dir, "cert.pem"), []byte("not a certificate"), 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), []byte("not a key"), 0o600)
+	bad := strings.Replace(string(text), `hostname = "mx.crash.test"`, "hostname = \"mx.crash.test\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"", 1)
+	bad = strings.Replace(bad, "[autoreply]\nenabled = false", "[autoreply]\nenabled = true\nsubject = \"Re: {{.Subjekt}}\"", 1)
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	code, _, errs := cli("check", "-config", cfg)
+	if code != 1 || !strings.Contains(errs, "smtp.tls_key: certificate and key do not load") {
+		t.Errorf("bad TLS pair: %d %q", code, errs)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "[autoreply]\nenabled = false", "[autoreply]\nenabled = true\nsubject = \"Re: {{.Subjekt}}\"", 1)), 0o600)
+	code, _, errs = cli("check", "-config", cfg)
+	if code != 1 || !strings.Contains(errs, "autoreply.subject") || !strings.Contains(errs, "1 problem(s)") {
+		t.Errorf("subject template: %d %q", code, errs)
+	}
+}

@@ -41,6 +41,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 		log.Info("effective config", "version", version, "config", m)
 	}
 	startPprof(log)
+	for _, w := range warnings(cfg) {
+		log.Warn(w)
+	}
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
