@@ -186,10 +186,16 @@ func TestUpstream5xxSendsDSN(t *testing.T) {
 	if d.From != "" || len(d.Rcpts) != 1 || d.Rcpts[0] != "dora@customer.test" {
 		t.Errorf("DSN envelope %q → %v, want <> → the sender", d.From, d.Rcpts)
 	}
-	for _, want := range []string{"multipart/report", "report-type=delivery-status", "Final-Recipient: rfc822; support@mail.internal.example.com",
-		"Action: failed", "Status: 5.1.1", "550 5.1.1 no such user", "Subject: lost"} {
+	for _, want := range []string{"multipart/report", "report-type=delivery-status", "Final-Recipient: rfc822; support@example.com",
+		"Action: failed", "Status: 5.1.1", "550 5.1.1", "Subject: lost"} {
 		if !bytes.Contains(d.Data, []byte(want)) {
 			t.Errorf("DSN lacks %q:\n%s", want, d.Data)
+		}
+	}
+	// The internal mailbox and its server's words stay inside.
+	for _, leak := range []string{"mail.internal.example.com", "no such user"} {
+		if bytes.Contains(d.Data, []byte(leak)) {
+			t.Errorf("DSN shows %q", leak)
 		}
 	}
 	// A null sender gets none (never bounce a bounce).
