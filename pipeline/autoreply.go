@@ -68,7 +68,11 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	if name == "" && p.Tasks != nil && p.Tasks.Enabled() {
 		name = p.Tasks.ContactName(ctx, d.To)
 	}
-	data := compose.TemplateData{Greeting: name, Name: name, Email: d.To, Subject: d.Subject}
+	subject := d.Subject
+	if strings.TrimSpace(subject) == "" {
+		subject = c.Bitrix.TitleFallback // "(без темы)": the same words the task title uses
+	}
+	data := compose.TemplateData{Greeting: name, Name: name, Email: d.To, Subject: subject}
 	if name == "" {
 		data.Greeting = d.To
 		data.Name = d.Name

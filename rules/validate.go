@@ -30,6 +30,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration back in the same form.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
+// String prints the duration as it is written in the config.
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 

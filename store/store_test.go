@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -204,6 +205,21 @@ func TestPruneSeen(t *testing.T) {
 	s.View(func(tx *bolt.Tx) error {
 		if !WasSeen(tx, "new") || WasSeen(tx, "old-seconds") {
 			t.Error("pruned the wrong keys")
+		}
+		return nil
+	})
+}
+
+func TestAddIDKeepsReferencesUnique(t *testing.T) {
+	s := open(t)
+	s.Update(func(tx *bolt.Tx) error {
+		th := &Thread{}
+		PutThread(tx, th)
+		for _, id := range []string{"a@x", "b@x", "<a@x>", "c@x", "c@x"} {
+			AddID(tx, th, id, IDIncoming)
+		}
+		if got := strings.Join(th.References, " "); got != "a@x b@x c@x" || th.LastID != "c@x" || th.RootID != "a@x" {
+			t.Errorf("References %q, last %q, root %q", got, th.LastID, th.RootID)
 		}
 		return nil
 	})

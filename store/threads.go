@@ -104,6 +104,11 @@ func AddID(tx *bolt.Tx, t *Thread, msgID, kind string) error {
 		t.RootID = strings.Trim(msgID, "<>")
 	}
 	t.LastID = strings.Trim(msgID, "<>")
+	for _, r := range t.References {
+		if strings.EqualFold(r, t.LastID) { // seen again: listed once
+			return nil
+		}
+	}
 	t.References = append(t.References, t.LastID)
 	if len(t.References) > maxRefs {
 		// Keep the root (clients thread on it) and the newest.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -34,12 +33,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg.Log.Format, cfg.Log.Level, os.Stderr)
-	red := cfg.Redacted()
-	if b, err := json.Marshal(red); err == nil {
-		var m map[string]any
-		json.Unmarshal(b, &m)
-		log.Info("effective config", "version", version, "config", m)
-	}
+	log.Info("effective config", "version", version, "config", cfg.Redacted())
 	startPprof(log)
 	for _, w := range warnings(cfg) {
 		log.Warn(w)
