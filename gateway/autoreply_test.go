@@ -251,9 +251,10 @@ func TestRestartKeys(t *testing.T) {
 	b := a
 	b.SMTP.MaxMessageBytes = 1
 	b.Rules.ExcludeDomains = []string{"x.test"}
-	b.SMTP.TLSCert = "c.pem"
+	b.SMTP.Listen = "127.0.0.1:2526"
+	b.Queue.Workers = 3
 	got := strings.Join(restartKeys(&a, &b), ",")
-	if got != "smtp.max_message_bytes,smtp.tls_cert (TLS on/off)" {
+	if got != "smtp.listen,queue.workers" {
 		t.Errorf("restartKeys = %q", got)
 	}
 }

@@ -228,8 +228,7 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // restartKeys lists the changed keys a running gateway cannot apply: the
-// listeners and the SMTP server's own settings (go-smtp reads them
-// without a lock, so they are fixed at start).
+// listening sockets, the database and the worker pool.
 func restartKeys(old, c *rules.Config) []string {
 	var out []string
 	for _, k := range []struct {
@@ -237,13 +236,6 @@ func restartKeys(old, c *rules.Config) []string {
 		a, b any
 	}{
 		{"smtp.listen", old.SMTP.Listen, c.SMTP.Listen},
-		{"smtp.hostname", old.SMTP.Hostname, c.SMTP.Hostname},
-		{"smtp.max_message_bytes", old.SMTP.MaxMessageBytes, c.SMTP.MaxMessageBytes},
-		{"smtp.max_recipients", old.SMTP.MaxRecipients, c.SMTP.MaxRecipients},
-		{"smtp.max_line_length", old.SMTP.MaxLineLength, c.SMTP.MaxLineLength},
-		{"smtp.command_timeout", old.SMTP.CommandTimeout, c.SMTP.CommandTimeout},
-		{"smtp.data_timeout", old.SMTP.DataTimeout, c.SMTP.DataTimeout},
-		{"smtp.tls_cert (TLS on/off)", old.SMTP.TLSCert == "", c.SMTP.TLSCert == ""},
 		{"http.listen", old.HTTP.Listen, c.HTTP.Listen},
 		{"storage.dir", old.Storage.Dir, c.Storage.Dir},
 		{"queue.workers", old.Queue.Workers, c.Queue.Workers},

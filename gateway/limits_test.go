@@ -139,3 +139,45 @@ func TestStartTLSAndCertReload(t *testing.T) {
 		t.Errorf("after reload: serial %v, want the renewed %v", got, serial2)
 	}
 }
+
+// A reload applies the SMTP server's own settings to new connections;
+// a session already open finishes under the old ones.
+func TestReloadAppliesSMTPSettings(t *testing.T) {
+	e := newEnv(t, "")
+	old, err := smtp.Dial(e.g.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := old.Hello("old.test"); err != nil {
+		t.Fatal(err)
+	}
+	c := *e.g.Cfg.Get()
+	c.SMTP.MaxMessageBytes = 4096
+	c.SMTP.MaxRecipients = 1
+	if err := e.g.Reload(&c); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := smtp.Dial(e.g.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	fresh.Hello("new.test")
+	if size, ok := fresh.MaxMessageSize(); !ok || size != 4096 {
+		t.Errorf("new connection: SIZE %d, want 4096", size)
+	}
+	fresh.Mail("a@customer.test", nil)
+	fresh.Rcpt("support@example.com", nil)
+	var se *smtp.SMTPError
+	if err := fresh.Rcpt("sales@example.com", nil); !errors.As(err, &se) || se.Code != 452 {
+		t.Errorf("second RCPT after max_recipients = 1: %v, want 452", err)
+	}
+	// The session opened before the reload still works, with the old limits.
+	if size, _ := old.MaxMessageSize(); size != 1048576 {
+		t.Errorf("old connection: SIZE %d, want the old 1048576", size)
+	}
+	if err := old.SendMail("b@customer.test", []string{"support@example.com"}, strings.NewReader(plainMsg("b@customer.test", "support@example.com", "old", strings.Repeat(strings.Repeat("x", 70)+"\r\n", 120)))); err != nil {
+		t.Errorf("old session after reload: %v", err)
+	}
+}

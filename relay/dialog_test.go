@@ -193,6 +193,21 @@ C: ..leading dot
 C: text with \n.\n inside is not an end
 C: .
 S: 250`, 1},
+	{"line over max_line_length in DATA", `
+S: 220
+C: EHLO client.test
+S: 250
+C: MAIL FROM:<a@customer.test>
+S: 250
+C: RCPT TO:<support@example.com>
+S: 250
+C: DATA
+S: 354
+C: Subject: long
+C:
+C: `+strings.Repeat("y", 1100)+`
+C: .
+S: 500 5.4.0`, 0},
 	{"unknown command", `
 S: 220
 C: EHLO client.test

@@ -24,6 +24,7 @@ var (
 	errQueueFull   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Queue full, try again later"}
 	errTimeout     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout reading the message; try again"}
 	errNeedTLS     = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
 	errDMARCReject = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Rejected by the DMARC policy of the sender's domain"}
 	errSenderLimit = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from this sender; try again later"}
 )
@@ -37,6 +38,9 @@ func reply(log *slog.Logger, err error) (*smtp.SMTPError, string) {
 			return smtp.ErrDataTooLarge, "too-big"
 		}
 		return se, reasonOf(se)
+	}
+	if errors.Is(err, smtp.ErrTooLongLine) {
+		return errLineTooLong, "line-too-long"
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -33,7 +33,6 @@ type Server struct {
 	st     *store.Store
 	log    *slog.Logger
 	plan   Planner
-	smtp   *smtp.Server
 	limits *limiter
 
 	cert atomic.Pointer[tls.Certificate]
@@ -47,6 +46,8 @@ type Server struct {
 	connID   atomic.Uint64
 	mu       sync.Mutex
 	ln       net.Listener
+	gen      *generation // the go-smtp server new connections go to
+	wg       sync.WaitGroup
 	stopping atomic.Bool
 }
 
@@ -63,24 +64,6 @@ func NewServer(cfg *rules.Holder, st *store.Store, log *slog.Logger, plan Planne
 		s.spoolMsgs.Store(int64(stats.Messages))
 		s.spoolBytes.Store(stats.SpoolBytes)
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
-	srv.Domain = c.SMTP.Hostname
-	srv.MaxMessageBytes = c.SMTP.MaxMessageBytes
-	srv.MaxRecipients = c.SMTP.MaxRecipients
-	srv.MaxLineLength = c.SMTP.MaxLineLength
-	// go-smtp re-arms the read deadline per command line, and one deadline
-	// covers the whole of DATA, so it must fit the biggest message on a
-	// slow link: the larger of the two timeouts.
-	srv.ReadTimeout = max(c.SMTP.CommandTimeout.D(), c.SMTP.DataTimeout.D())
-	srv.WriteTimeout = time.Minute
-	srv.EnableSMTPUTF8 = true
-	srv.ErrorLog = slogErrorLog{log}
-	if c.SMTP.TLSCert != "" {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return s.cert.Load(), nil
-		}}
-	}
-	s.smtp = srv
 	return s, nil
 }
 
@@ -107,13 +90,22 @@ func (s *Server) LoadCert() error {
 	return nil
 }
 
-// Reload applies the parts of a new config that a running listener can
-// take: limits. (Listen address and TLS on/off need a restart.)
+// Reload applies a new config to the listener: limits, the sender check,
+// the certificate, and (through a new server generation) everything
+// go-smtp holds. Only the listen address needs a restart.
 func (s *Server) Reload() {
 	s.limits.update(s.cfg.Get())
 	s.setChecker(s.cfg.Get())
 	if err := s.LoadCert(); err != nil {
 		s.log.Error("TLS certificate not reloaded; the old one stays", "err", err)
+	}
+	s.mu.Lock()
+	g := s.gen
+	s.mu.Unlock()
+	if g != nil && !s.stopping.Load() {
+		// Size, recipients, line length, timeouts, hostname, TLS: a new
+		// server generation on the same socket.
+		s.start(s.newGeneration(s.cfg.Get(), g.addr))
 	}
 }
 
@@ -164,8 +156,14 @@ func (s *Server) Serve() error {
 	if ln == nil {
 		return errors.New("relay: Serve before Listen")
 	}
-	err := s.smtp.Serve(ln)
-	if errors.Is(err, smtp.ErrServerClosed) || s.stopping.Load() {
+	s.start(s.newGeneration(s.cfg.Get(), ln.Addr()))
+	err := s.dispatch(ln)
+	if s.stopping.Load() {
+		// Shutdown may have come before the first generation started.
+		s.mu.Lock()
+		g := s.gen
+		s.mu.Unlock()
+		g.Close()
 		return nil
 	}
 	return err
@@ -174,19 +172,24 @@ func (s *Server) Serve() error {
 // Shutdown stops accepting and waits for open sessions up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
-	// go-smtp closes only the listeners Serve has registered; a shutdown
-	// right after start could miss ours and leave Serve running.
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
 	}
+	g := s.gen
 	s.mu.Unlock()
-	err := s.smtp.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.smtp.Close()
+	var err error
+	if g != nil {
+		err = s.retire(g, ctx)
 	}
-	if errors.Is(err, net.ErrClosed) {
-		err = nil // ours, closed above
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
 	}
 	return err
 }
