@@ -11,14 +11,15 @@ build:
 	$(GO) build -o bin/smtpload ./cmd/smtpload
 	$(GO) build -o bin/fakeportal ./cmd/fakeportal
 
-# Every test: unit, end to end over real TCP, the kill -9 subprocess test,
+# Every test, under the race detector: unit, end to end over real TCP, the
+# kill -9 subprocess test,
 # swaks interop (skipped with a note when swaks is missing; .ci/run
 # installs it), and each fuzz target's seed corpus.
 test:
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-short:
 	$(GO) test -short ./...
