@@ -12,9 +12,8 @@ build:
 	$(GO) build -o bin/fakeportal ./cmd/fakeportal
 
 # Every test, under the race detector: unit, end to end over real TCP, the
-# kill -9 subprocess test,
-# swaks interop (skipped with a note when swaks is missing; .ci/run
-# installs it), and each fuzz target's seed corpus.
+# kill -9 subprocess test, swaks interop (skipped with a note when swaks is
+# missing; .ci/run installs it), and each fuzz target's seed corpus.
 test:
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
