@@ -159,11 +159,7 @@ func TestKillNineAfter250(t *testing.T) {
 // TestGracefulStop: SIGTERM lets the process exit 0 with the store closed,
 // and a restart opens it again at once (no stale lock).
 func TestGracefulStop(t *testing.T) {
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	up := mailtest.Start(t, false)
-	smtpAddr := freePort(t)
-	config := writeConfig(t, dir, smtpAddr, up.Addr())
+	bin, _, config, smtpAddr, _ := liveSetup(t)
 	cmd := startServe(t, bin, config, smtpAddr)
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -183,11 +179,7 @@ func TestGracefulStop(t *testing.T) {
 // reloads by itself; a broken edit is refused and the process keeps
 // serving on the old config.
 func TestSIGHUPAndFileEditReload(t *testing.T) {
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	up := mailtest.Start(t, false)
-	smtpAddr := freePort(t)
-	config := writeConfig(t, dir, smtpAddr, up.Addr())
+	bin, dir, config, smtpAddr, _ := liveSetup(t)
 	cmd := startServe(t, bin, config, smtpAddr)
 	logs := func() string {
 		var all []byte
@@ -209,33 +201,29 @@ func TestSIGHUPAndFileEditReload(t *testing.T) {
 		}
 		t.Fatalf("no %q in the log:\n%s", what, logs())
 	}
+	waitReloads := func(n int, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < n; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s:\n%s", what, logs())
+			}
+		}
+	}
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitLog(`"msg":"config reloaded"`)
+	waitReloads(1, "SIGHUP did not reload")
 
 	text, _ := os.ReadFile(config)
 	os.WriteFile(config, append(text, []byte("[rules]\nexclude_domains = [\"x.test\"]\n")...), 0o600)
-	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < 2; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("file edit did not reload:\n%s", logs())
-		}
-	}
+	waitReloads(2, "file edit did not reload")
 	// Editing the template the config names reloads too.
 	tmpl := filepath.Join(dir, "reply.html")
 	os.WriteFile(tmpl, []byte("<p>Hello {{.Greeting}}</p>"), 0o600)
 	withTmpl := strings.Replace(string(text), "[autoreply]\nenabled = false", "[autoreply]\nenabled = false\ntemplate = \"reply.html\"", 1)
 	os.WriteFile(config, []byte(withTmpl), 0o600)
-	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < 3; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("config naming a template did not reload:\n%s", logs())
-		}
-	}
+	waitReloads(3, "config naming a template did not reload")
 	time.Sleep(400 * time.Millisecond)
 	os.WriteFile(tmpl, []byte("<p>Здравствуйте, {{.Greeting}}</p>"), 0o600)
-	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs(), `"msg":"config reloaded"`) < 4; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("template edit did not reload:\n%s", logs())
-		}
-	}
+	waitReloads(4, "template edit did not reload")
 	os.WriteFile(config, append(text, []byte("[smtp2]\n")...), 0o600)
 	waitLog("config reload refused")
 	if !strings.Contains(logs(), "smtp2") {
@@ -255,11 +243,7 @@ func TestSIGHUPAndFileEditReload(t *testing.T) {
 // TestExplainAsksTheRunningGateway: while serve holds the database,
 // explain still sees the live threads (through the loopback endpoint).
 func TestExplainAsksTheRunningGateway(t *testing.T) {
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	up := mailtest.Start(t, false)
-	smtpAddr := freePort(t)
-	config := writeConfig(t, dir, smtpAddr, up.Addr())
+	bin, dir, config, smtpAddr, up := liveSetup(t)
 	startServe(t, bin, config, smtpAddr)
 	c, err := smtp.Dial(smtpAddr)
 	if err != nil {
@@ -283,4 +267,15 @@ func TestExplainAsksTheRunningGateway(t *testing.T) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// liveSetup builds the binary and writes a config whose upstream is a
+// real SMTP server, for the tests that run "supportgate serve".
+func liveSetup(t *testing.T) (bin, dir, config, smtpAddr string, up *mailtest.Server) {
+	bin = buildBinary(t)
+	dir = t.TempDir()
+	up = mailtest.Start(t, false)
+	smtpAddr = freePort(t)
+	config = writeConfig(t, dir, smtpAddr, up.Addr())
+	return
 }
