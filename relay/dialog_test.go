@@ -205,7 +205,7 @@ C: DATA
 S: 354
 C: Subject: long
 C:
-C: `+strings.Repeat("y", 1100)+`
+C: ` + strings.Repeat("y", 1100) + `
 C: .
 S: 500 5.4.0`, 0},
 	{"unknown command", `
