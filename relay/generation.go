@@ -67,17 +67,23 @@ func (s *Server) newGeneration(c *rules.Config, addr net.Addr) *generation {
 // start serves g and makes it the one new connections go to; the one
 // before it is shut down gracefully in the background.
 func (s *Server) start(g *generation) {
+	// Under the lock that Shutdown takes to set stopping: no generation
+	// starts (and no wg.Add races wg.Wait) once shutdown has begun.
+	s.mu.Lock()
+	if s.stopping.Load() {
+		s.mu.Unlock()
+		return
+	}
 	s.wg.Add(1)
+	old := s.gen
+	s.gen = g
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		if err := g.srv.Serve(g); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("smtp server", "err", err)
 		}
 	}()
-	s.mu.Lock()
-	old := s.gen
-	s.gen = g
-	s.mu.Unlock()
 	if old != nil {
 		go s.retire(old, context.Background())
 	}
@@ -110,6 +116,10 @@ func (s *Server) dispatch(ln net.Listener) error {
 			s.mu.Lock()
 			g := s.gen
 			s.mu.Unlock()
+			if g == nil { // shutting down before the first generation
+				c.Close()
+				break
+			}
 			select {
 			case g.conns <- c:
 			case <-g.done: // retired meanwhile: hand it to the next one

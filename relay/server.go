@@ -163,7 +163,9 @@ func (s *Server) Serve() error {
 		s.mu.Lock()
 		g := s.gen
 		s.mu.Unlock()
-		g.Close()
+		if g != nil {
+			g.Close()
+		}
 		return nil
 	}
 	return err
@@ -171,8 +173,8 @@ func (s *Server) Serve() error {
 
 // Shutdown stops accepting and waits for open sessions up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopping.Store(true)
 	s.mu.Lock()
+	s.stopping.Store(true)
 	if s.ln != nil {
 		s.ln.Close()
 	}
