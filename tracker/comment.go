@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -42,24 +41,9 @@ var (
 
 func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	var d commentData
-	if err := json.Unmarshal(j.Data, &d); err != nil || d.Thread == "" {
-		return queue.Permanent(fmt.Errorf("comment job: bad data %q", j.Data))
-	}
-	c, err := t.bx()
-	if err != nil {
-		return t.notConfigured(j)
-	}
-	th, err := t.thread(d.Thread)
+	c, th, save, err := t.begin(j, &d, func() string { return d.Thread })
 	if err != nil {
 		return err
-	}
-	save := func() error {
-		raw, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		j.Data = raw
-		return t.run.Save(j)
 	}
 	if d.CommentID != 0 {
 		return commented(d.Task, d.CommentID)

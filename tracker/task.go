@@ -67,14 +67,7 @@ type taskData struct {
 
 func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 	var d taskData
-	if err := json.Unmarshal(j.Data, &d); err != nil || d.Thread == "" {
-		return queue.Permanent(fmt.Errorf("task job: bad data %q", j.Data))
-	}
-	c, err := t.bx()
-	if err != nil {
-		return t.notConfigured(j)
-	}
-	th, err := t.thread(d.Thread)
+	c, th, save, err := t.begin(j, &d, func() string { return d.Thread })
 	if err != nil {
 		return err
 	}
@@ -85,14 +78,6 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 	m, err := t.loadMail(j)
 	if err != nil {
 		return err
-	}
-	save := func() error {
-		raw, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		j.Data = raw
-		return t.run.Save(j)
 	}
 	cfg := t.cfg.Get()
 	if d.TaskID == 0 {
@@ -105,6 +90,32 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 		}
 	}
 	return t.taskMade(ctx, c, th.ID, d.TaskID)
+}
+
+// begin decodes a job's data into d, and returns the portal client, the
+// thread the job is about (named by thread() once d is decoded) and save,
+// which stores d as the job's progress before the next remote step.
+func (t *Tracker) begin(j *store.Job, d any, thread func() string) (*bitrix.Client, *store.Thread, func() error, error) {
+	if err := json.Unmarshal(j.Data, d); err != nil || thread() == "" {
+		return nil, nil, nil, queue.Permanent(fmt.Errorf("%s job: bad data %q", j.Kind, j.Data))
+	}
+	c, err := t.bx()
+	if err != nil {
+		return nil, nil, nil, t.notConfigured(j)
+	}
+	th, err := t.thread(thread())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	save := func() error {
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		j.Data = raw
+		return t.run.Save(j)
+	}
+	return c, th, save, nil
 }
 
 // taskMade records the thread's task at once (the auto-reply waits for
