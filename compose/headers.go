@@ -89,6 +89,11 @@ func threadIDs(msgID string, refs, irt []string) (inReplyTo, references []string
 	if len(references) > 20 {
 		references = append(references[:1:1], references[len(references)-19:]...)
 	}
+	for _, r := range references {
+		if strings.EqualFold(r, msgID) { // already listed: the thread's record ends with it
+			return []string{msgID}, references
+		}
+	}
 	return []string{msgID}, append(references, msgID)
 }
 

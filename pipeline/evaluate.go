@@ -73,6 +73,11 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 		in.ReplyTo = pm.ReplyTo[0].Addr
 	}
 	ev.Decision = rules.Decide(in, policyOf(c))
+	if ev.Duplicate {
+		// Nothing is done twice (process stops here); say so, rather
+		// than report what a first arrival would have got.
+		ev.Decision = rules.Decision{Reason: rules.ReasonDuplicate, Task: rules.TaskNone}
+	}
 	return ev, nil
 }
 
@@ -118,14 +123,16 @@ func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialis
 		ids = append(ids, pm.References[i])
 	}
 	for _, id := range ids {
-		if inDomains(id, c.Rules.TeamDomains) {
-			answersSpecialist = true
-		}
 		e, err := store.LookupID(tx, id)
 		if err != nil {
 			return false, err
 		}
 		if e == nil {
+			// Not ours, but written in one of the team's domains: a
+			// specialist's own mail client.
+			if inDomains(id, c.Rules.TeamDomains) {
+				answersSpecialist = true
+			}
 			continue
 		}
 		t, err := store.GetThread(tx, e.Thread)

@@ -73,7 +73,7 @@ func TestEvaluate(t *testing.T) {
 		{"reply to our ack", "ann@customer.test", "Subject: Re: x\nIn-Reply-To: <ack@mx.example.com>", "message-id <ack@mx.example.com> (auto)", "comment", "known-thread"},
 		{"only References, id in the middle", "ann@customer.test", "Subject: x\nReferences: <zzz@a> <first@customer.test> <yyy@b>", "message-id <first@customer.test> (in)", "comment", "known-thread"},
 		{"In-Reply-To with free text", "ann@customer.test", "Subject: x\nIn-Reply-To: Your message of Monday <FIRST@customer.test>", "message-id <FIRST@customer.test> (in)", "comment", "known-thread"},
-		{"answers the journaled specialist", "ann@customer.test", "Subject: x\nIn-Reply-To: <olga1@example.com>", "message-id <olga1@example.com> (journal)", "comment", "known-thread"},
+		{"answers the journaled specialist", "ann@customer.test", "Subject: x\nIn-Reply-To: <olga1@example.com>", "message-id <olga1@example.com> (journal)", "comment", "answers-specialist"},
 		{"participant's subject tag", "bob@customer.test", "Subject: Re: printer [#42]", "subject tag [#42]", "comment", "known-thread"},
 		{"stranger's subject tag", "mallory@evil.test", "Subject: Re: printer [#42]", "ignored subject tag [#42]: sender is not in that thread", "create", "reply"},
 		{"answers an unknown team message", "carl@customer.test", "Subject: x\nIn-Reply-To: <other@mx.example.com>", "", "create", "answers-specialist"},
@@ -115,8 +115,8 @@ func TestDuplicateAndJournal(t *testing.T) {
 	st.View(func(tx *bolt.Tx) error {
 		ev, _ := Evaluate(tx, c, &store.Message{From: "ann@customer.test", Rcpts: []string{"support@example.com"}},
 			parse(t, "From: ann@customer.test\nTo: support@example.com\nMessage-ID: <seen@customer.test>\nSubject: again\n\nx\n"), rules.AuthVerdict{}, time.Now())
-		if !ev.Duplicate {
-			t.Error("a Message-ID seen before is not a duplicate")
+		if !ev.Duplicate || ev.Decision.Reason != rules.ReasonDuplicate || ev.Decision.Task != rules.TaskNone || ev.Decision.AutoReply {
+			t.Errorf("a Message-ID seen before: duplicate=%v %+v", ev.Duplicate, ev.Decision)
 		}
 		ev, _ = Evaluate(tx, c, &store.Message{From: "olga@example.com", Rcpts: []string{"journal@example.com"}},
 			parse(t, "From: olga@example.com\nTo: kate@customer.test\nMessage-ID: <j1@example.com>\nSubject: x\n\nx\n"), rules.AuthVerdict{}, time.Now())

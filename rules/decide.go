@@ -202,10 +202,10 @@ func replyStop(in Input, h Header, p Policy, subject string, forwarded bool) str
 		return ReasonExcludedAddress
 	case inDomains(in.EnvelopeFrom, p.TeamDomains) || inDomains(in.FromAddr, p.TeamDomains):
 		return ReasonTeam
+	case in.AnswersSpecialist: // the more telling of the two when both hold
+		return ReasonAnswersSpecialist
 	case in.ThreadKnown:
 		return ReasonKnownThread
-	case in.AnswersSpecialist:
-		return ReasonAnswersSpecialist
 	case isAutoSubject(subject):
 		return ReasonAutoSubject
 	}

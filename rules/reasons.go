@@ -27,6 +27,7 @@ const (
 	ReasonAuthTempError     = "auth-temperror"
 	ReasonAuthNone          = "auth-none"
 	ReasonRateLimit         = "rate-limit"
+	ReasonDuplicate         = "duplicate"
 )
 
 // ReasonInfo describes one reason code.
@@ -56,12 +57,13 @@ var Reasons = []ReasonInfo{
 	{ReasonExcludedDomain, false, "sender domain (or a parent domain) is in rules.exclude_domains"},
 	{ReasonExcludedAddress, false, "sender address is in rules.exclude_addresses"},
 	{ReasonTeam, false, "sender is in one of the team's own domains"},
-	{ReasonKnownThread, false, "the message continues a known thread: it becomes a comment, not a new request"},
 	{ReasonAnswersSpecialist, false, "the message answers a specialist's own mail"},
+	{ReasonKnownThread, false, "the message continues a known thread: it becomes a comment, not a new request"},
 	{ReasonAutoSubject, false, "the subject looks automatic (Automatic reply, Out of Office, Автоответ, ...)"},
 	{ReasonAuthFail, false, "sender authentication failed (SPF/DKIM/DMARC): the sender may be forged"},
 	{ReasonAuthTempError, false, "sender authentication hit a temporary DNS error; never treated as pass"},
 	{ReasonAuthNone, false, "auth policy \"pass\" and the sender was not authenticated"},
+	{ReasonDuplicate, false, "this Message-ID arrived before: forwarded again, nothing else done twice"},
 	{ReasonRateLimit, false, "this sender already got the maximum auto-replies in the window"},
 	{ReasonReply, false, "no rule stopped it: the sender gets the auto-reply"},
 }

@@ -256,10 +256,11 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 		return cr.TaskID, nil
 	}
 	if !cr.ContactDone {
-		id, _, err := c.FindContactByEmail(ctx, th.Requester)
+		id, name, err := c.FindContactByEmail(ctx, th.Requester)
 		switch {
 		case err == nil:
 			cr.Contact = id
+			t.rememberName(th.Requester, name) // the auto-reply's greeting asks next
 		case bitrix.IsRetryable(err):
 			return 0, remoteErr("crm lookup", err)
 		default: // no crm scope, odd answer: the task matters more

@@ -272,13 +272,19 @@ func (t *Tracker) ContactName(ctx context.Context, email string) string {
 		t.log.Warn("CRM contact lookup failed", "err", err)
 		return ""
 	}
+	t.rememberName(email, name)
+	return name
+}
+
+// rememberName caches a CRM lookup's answer, so the task job and the
+// auto-reply ask the portal once between them.
+func (t *Tracker) rememberName(email, name string) {
 	t.namesMu.Lock()
+	defer t.namesMu.Unlock()
 	if len(t.names) > 10000 { // crude bound; entries are cheap to refetch
 		t.names = map[string]nameEntry{}
 	}
-	t.names[email] = nameEntry{name: name, exp: now.Add(contactTTL)}
-	t.namesMu.Unlock()
-	return name
+	t.names[rules.Canonical(email)] = nameEntry{name: name, exp: time.Now().Add(contactTTL)}
 }
 
 // notConfigured parks a job while the portal is not configured, and
