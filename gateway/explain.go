@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/pipeline"
+	"supportgate/rules"
 )
 
 // explain serves POST /explain for `supportgate explain`, which cannot
@@ -21,6 +22,16 @@ func (g *Gateway) explain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.Cfg.Get()
+	// The rules are those of the file the admin names (a copy being
+	// tried out, perhaps); the threads are the live ones.
+	if p := r.URL.Query().Get("config"); p != "" && p != c.Path {
+		other, err := rules.Load(p)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c = other
+	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, c.SMTP.MaxMessageBytes+1))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)

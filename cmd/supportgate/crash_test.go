@@ -262,10 +262,20 @@ func TestExplainAsksTheRunningGateway(t *testing.T) {
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, out)
 	}
-	for _, want := range []string{"source:      the running gateway", "message-id <first@customer.test>", "task:        comment", "auto-reply:  no (known-thread)"} {
+	for _, want := range []string{"source:      the running gateway's live threads", "message-id <first@customer.test>", "task:        comment", "auto-reply:  no (known-thread)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}
+	}
+	// A copy of the config with a new exclusion: its rules, the live threads.
+	text, _ := os.ReadFile(config)
+	trial := filepath.Join(dir, "trial.toml")
+	os.WriteFile(trial, []byte(strings.Replace(string(text), "[autoreply]\nenabled = false", "[autoreply]\nenabled = true", 1)+"[rules]\nexclude_addresses = [\"newbie@customer.test\"]\n"), 0o600)
+	nb := filepath.Join(dir, "nb.eml")
+	os.WriteFile(nb, []byte("From: newbie@customer.test\r\nTo: support@example.com\r\nSubject: hi\r\nMessage-ID: <nb@customer.test>\r\n\r\nx\r\n"), 0o600)
+	out, err = exec.Command(bin, "explain", "-config", trial, nb).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "excluded-address") || !strings.Contains(string(out), "trial.toml") {
+		t.Errorf("explain with a trial config: %v\n%s", err, out)
 	}
 }
 

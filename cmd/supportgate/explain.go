@@ -86,7 +86,7 @@ func askRunning(cfg *rules.Config, in pipeline.ExplainInput) (string, bool) {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	q := url.Values{"from": {in.MailFrom}, "rcpt": {in.Rcpt}, "ip": {in.ClientIP}, "helo": {in.Helo}}
+	q := url.Values{"from": {in.MailFrom}, "rcpt": {in.Rcpt}, "ip": {in.ClientIP}, "helo": {in.Helo}, "config": {cfg.Path}}
 	if in.Render {
 		q.Set("render", "1")
 	}
@@ -101,7 +101,7 @@ func askRunning(cfg *rules.Config, in pipeline.ExplainInput) (string, bool) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return "", false
 	}
-	return "source:      the running gateway (live threads)\n" + string(body), true
+	return "source:      the running gateway's live threads, the rules of " + cfg.Path + "\n" + string(body), true
 }
 
 // withState runs fn in a read-only transaction on the gateway's database.
