@@ -23,13 +23,15 @@ import (
 // session is one SMTP transaction state machine, made by go-smtp at
 // EHLO/HELO (and again after STARTTLS).
 type session struct {
-	srv   *Server
-	conn  *smtp.Conn
-	log   *slog.Logger
-	cfg   *rules.Config // read once per transaction
-	ip    string
-	from  string
-	rcpts []string
+	srv  *Server
+	conn *smtp.Conn
+	log  *slog.Logger
+	cfg  *rules.Config // read once per transaction
+	ip   string
+	// trusted: the peer is one of [smtp] trusted_relays (Trusted).
+	trusted bool
+	from    string
+	rcpts   []string
 }
 
 func (s *session) Reset() {
@@ -54,7 +56,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.queueFull(s.cfg) {
 		return s.refuse(errQueueFull, "from", from)
 	}
-	if s.srv.limits != nil && !s.srv.limits.allowSender(from) {
+	if s.srv.limits != nil && !s.srv.limits.allowSender(from, s.trusted) {
 		metrics.LimitHits.WithLabelValues("sender-per-hour").Inc()
 		return s.refuse(errSenderLimit, "from", from)
 	}
@@ -132,6 +134,7 @@ func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 	}
 	m := &store.Message{ID: id, From: s.from, Rcpts: append([]string(nil), s.rcpts...), Size: sw.n,
 		Received: start, ClientIP: s.ip, Helo: s.conn.Hostname(), Inline: sw.inline()}
+	s.setOrigin(m, sw, log)
 	if err := s.checkDMARC(m, sw, log); err != nil {
 		sw.abort()
 		return err
@@ -185,7 +188,8 @@ func (s *session) checkDMARC(m *store.Message, sw *spoolWriter, log *slog.Logger
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*s.cfg.Auth.Timeout.D())
 	defer cancel()
-	res := ch.Check(ctx, senderauth.Input{IP: net.ParseIP(s.ip), Helo: s.conn.Hostname(), MailFrom: s.from, Message: body})
+	// m's client: behind a trusted relay, the original one (setOrigin).
+	res := ch.Check(ctx, senderauth.Input{IP: net.ParseIP(m.ClientIP), Helo: m.Helo, MailFrom: s.from, Message: body})
 	m.AuthResults = res.Header(s.cfg.SMTP.Hostname)
 	if senderauth.RejectAtSMTP(res) {
 		log.Info("refused: DMARC p=reject", "from_domain", res.FromDomain, "spf", res.SPF, "dkim", res.DKIM)

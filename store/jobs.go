@@ -27,6 +27,9 @@ type Message struct {
 	Inline   bool   `json:"inline,omitempty"`
 	ClientIP string `json:"client_ip,omitempty"`
 	Helo     string `json:"helo,omitempty"`
+	// Relay is the trusted relay that handed the message over; ClientIP
+	// and Helo are then the original client's, from its Received: line.
+	Relay string `json:"relay,omitempty"`
 	// AuthResults is our Authentication-Results field for the forwarded
 	// copy, once the sender is checked ("-" when checked without result).
 	AuthResults string `json:"auth_results,omitempty"`
