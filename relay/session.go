@@ -191,6 +191,7 @@ func (s *session) checkDMARC(m *store.Message, sw *spoolWriter, log *slog.Logger
 	// m's client: behind a trusted relay, the original one (setOrigin).
 	res := ch.Check(ctx, senderauth.Input{IP: net.ParseIP(m.ClientIP), Helo: m.Helo, MailFrom: s.from, Message: body})
 	m.AuthResults = res.Header(s.cfg.SMTP.Hostname)
+	m.SPF, m.DMARC = string(res.SPF), string(res.DMARC)
 	if senderauth.RejectAtSMTP(res) {
 		log.Info("refused: DMARC p=reject", "from_domain", res.FromDomain, "spf", res.SPF, "dkim", res.DKIM)
 		return errDMARCReject
