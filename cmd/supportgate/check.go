@@ -21,7 +21,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
-	online := fs.Bool("online", false, "also call Bitrix24 (user.current) to test the webhook")
+	online := fs.Bool("online", false, "also try each forward_to at the upstream (RCPT, RSET) and call Bitrix24 (user.current)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -42,8 +42,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "warning: "+w)
 	}
 	if *online {
-		if err := checkBitrix(cfg, stdout); err != nil {
-			fmt.Fprintln(stderr, "supportgate: bitrix.webhook_url: "+err.Error())
+		errs := checkUpstream(cfg, stdout)
+		if cfg.Bitrix.WebhookURL == "" && cfg.Bitrix.WebhookURLFile == "" {
+			fmt.Fprintln(stdout, "bitrix: webhook_url not set; not tested")
+		} else if err := checkBitrix(cfg, stdout); err != nil {
+			errs = append(errs, &rules.KeyError{Key: "bitrix.webhook_url", Msg: err.Error()})
+		}
+		if len(errs) > 0 {
+			fmt.Fprintln(stderr, "supportgate: "+(&rules.Errors{Path: *path, Errs: errs}).Error())
 			return 1
 		}
 	}
