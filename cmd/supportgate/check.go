@@ -92,6 +92,9 @@ func warnings(cfg *rules.Config) []string {
 	if (b.WebhookURL != "" || b.WebhookURLFile != "") && b.ApplicationToken == "" && b.ApplicationTokenFile == "" {
 		out = append(out, "bitrix.application_token is empty: every event call from Bitrix24 will get 401 (copy it from the outgoing webhook)")
 	}
+	if cfg.Upstream.Notify == "" {
+		out = append(out, "upstream.notify is empty: a forward_to the mailbox server refuses holds mail with only a log line to say so (set an admin address)")
+	}
 	if b.WebhookURL != "" && b.FolderID == 0 {
 		out = append(out, "bitrix.folder_id is 0: attachments are not uploaded to Bitrix24")
 	}
