@@ -26,7 +26,8 @@ type Hop struct {
 // submission.
 func ParseReceived(v string) (Hop, bool) {
 	v = strings.Join(strings.Fields(v), " ")
-	lower := strings.ToLower(v)
+	// ASCII-only lowering keeps byte offsets valid in v.
+	lower := asciiLower(v)
 	if !strings.HasPrefix(lower, "from ") {
 		return Hop{}, false
 	}
@@ -34,6 +35,7 @@ func ParseReceived(v string) (Hop, bool) {
 	// The from clause ends at the first " by " / " with " / ";" outside
 	// parentheses.
 	depth, end := 0, len(from)
+	lowerFrom := lower[len("from "):]
 scan:
 	for i := 0; i < len(from); i++ {
 		switch from[i] {
@@ -50,7 +52,7 @@ scan:
 			}
 		case ' ':
 			if depth == 0 {
-				rest := strings.ToLower(from[i+1:])
+				rest := lowerFrom[i+1:]
 				if strings.HasPrefix(rest, "by ") || strings.HasPrefix(rest, "with ") || strings.HasPrefix(rest, "id ") || strings.HasPrefix(rest, "for ") {
 					end = i
 					break scan
@@ -64,8 +66,9 @@ scan:
 	var h Hop
 	ipText := ""
 	if strings.HasPrefix(first, "[") {
-		// Exim without a reverse name: from [IP] (helo=HELO)
-		ipText = strings.Trim(first, "[]")
+		// Exim without a reverse name: from [IP] (helo=HELO), or
+		// [IP]:PORT with its incoming_port log selector.
+		ipText, _, _ = strings.Cut(first[1:], "]")
 	} else {
 		h.Helo = first
 	}
@@ -80,7 +83,7 @@ scan:
 		}
 	}
 	// Exim names the HELO apart when it differs from the reverse name.
-	if i := strings.Index(strings.ToLower(comment), "helo="); i >= 0 {
+	if i := strings.Index(asciiLower(comment), "helo="); i >= 0 {
 		hv := comment[i+len("helo="):]
 		if k := strings.IndexAny(hv, " )"); k >= 0 {
 			hv = hv[:k]
@@ -107,4 +110,14 @@ scan:
 		h.Helo = "[" + h.IP + "]"
 	}
 	return h, true
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

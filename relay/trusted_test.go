@@ -32,7 +32,12 @@ func TestParseReceived(t *testing.T) {
 		{"from helo.test (unknown [IPv6:2001:db8::25]) by mx.company.test (Postfix) with ESMTP id 1; date",
 			"2001:db8::25", "helo.test", true},
 		{"from [192.0.2.66] (unknown [192.0.2.66]) by mx (Postfix) with ESMTP id 2", "192.0.2.66", "[192.0.2.66]", true},
+		// Postfix with TLS: the cipher comments come before "by"
+		{"from mail.customer.test (mail.customer.test [192.0.2.13]) (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256) (No client certificate requested) by mx.company.test (Postfix) with ESMTPS id 4XyZ; date",
+			"192.0.2.13", "mail.customer.test", true},
 		// Exim
+		{"from [192.0.2.14]:40410 (helo=port.test) by mx with esmtp (Exim 4.96) id 1", "192.0.2.14", "port.test", true},
+		{"from rdns.test ([192.0.2.15]:40411 helo=h.test) by mx with esmtp (Exim 4.96) id 1", "192.0.2.15", "h.test", true},
 		{"from rdns.customer.test ([192.0.2.11] helo=client.customer.test) by mx.company.test with esmtps (TLS1.3) (Exim 4.96) (envelope-from <a@customer.test>) id 1kX-000; date",
 			"192.0.2.11", "client.customer.test", true},
 		{"from [192.0.2.12] (helo=weird) by mx.company.test with esmtp (Exim 4.96) id 1", "192.0.2.12", "weird", true},
@@ -291,4 +296,30 @@ func TestTrustedRelayOwnCaps(t *testing.T) {
 	if len(got) != 40 {
 		t.Errorf("%d messages accepted, want 40", len(got))
 	}
+}
+
+// Received: lines are whatever a sender writes below our relays: parsing
+// never panics, and what it returns is a real address.
+func FuzzParseReceived(f *testing.F) {
+	for _, s := range []string{
+		"from a (b [192.0.2.1]) by c",
+		"from [IPv6:2001:db8::1] by x",
+		"from a ([192.0.2.1]:25 helo=) by",
+		"from ((((([[[",
+		"from x (y [1.2.3.4%eth0]) by z",
+		"from helo= (helo=helo= [::ffff:1.2.3.4])",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := relay.ParseReceived(s)
+		if ok && h.IP == "" {
+			t.Fatalf("ok without an address: %q", s)
+		}
+		if ok {
+			if ip := net.ParseIP(h.IP); ip == nil {
+				t.Fatalf("not an address %q from %q", h.IP, s)
+			}
+		}
+	})
 }
