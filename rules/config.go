@@ -312,11 +312,62 @@ func dropTypeErrors(path string, data []byte) ([]byte, []error, error) {
 			return nil, nil, &Errors{Path: path, Errs: append(errs, errList(decodeError(path, err))...)}
 		}
 		errs = append(errs, errList(decodeError(path, err))...)
-		blanked[row] = true
-		lines[row-1] = nil
+		for r, end := row, valueEnd(lines, row); r <= end; r++ {
+			blanked[r] = true
+			lines[r-1] = nil
+		}
 		data = bytes.Join(lines, []byte("\n"))
 	}
 	return nil, nil, &Errors{Path: path, Errs: errs}
+}
+
+// valueEnd is the last line (1-based) of the key = value starting on line
+// row: a value may span lines (an array, an inline table, a multi-line
+// string), and blanking only its first line would leave a syntax error.
+func valueEnd(lines [][]byte, row int) int {
+	_, v, ok := bytes.Cut(lines[row-1], []byte("="))
+	if !ok {
+		return row
+	}
+	depth, inStr, multi := 0, byte(0), []byte(nil)
+	for r := row; r <= len(lines); r++ {
+		s := v
+		if r > row {
+			s = lines[r-1]
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case multi != nil:
+				if bytes.HasPrefix(s[i:], multi) {
+					i += 2
+					multi = nil
+				}
+			case inStr != 0:
+				if c == '\\' && inStr == '"' {
+					i++
+				} else if c == inStr {
+					inStr = 0
+				}
+			case bytes.HasPrefix(s[i:], []byte(`"""`)) || bytes.HasPrefix(s[i:], []byte("'''")):
+				multi = append([]byte(nil), s[i:i+3]...)
+				i += 2
+			case c == '"' || c == '\'':
+				inStr = c
+			case c == '#':
+				i = len(s)
+			case c == '[' || c == '{':
+				depth++
+			case c == ']' || c == '}':
+				depth--
+			}
+		}
+		inStr = 0 // a basic string never spans lines
+		if depth <= 0 && multi == nil {
+			return r
+		}
+	}
+	return len(lines)
 }
 
 func errList(err error) []error {

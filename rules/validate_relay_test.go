@@ -140,3 +140,22 @@ func TestListenerClash(t *testing.T) {
 		}
 	}
 }
+
+// A wrong type on a value spanning lines is stepped over whole: no
+// made-up syntax error, and the keys after it are still validated.
+func TestMultiLineTypeError(t *testing.T) {
+	text := strings.Replace(minimal, "[smtp]\n", "[smtp]\nmax_recipients = [\n  1,\n  2,\n]\ntrusted_relays = \"\"\"\n10.0.0.1\n\"\"\"\n", 1) + "[queue]\nworkers = 0\n"
+	_, err := Load(write(t, "c.toml", text))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	es := err.(*Errors)
+	for _, w := range []string{"smtp.max_recipients (line 3)", "smtp.trusted_relays (line 7)", "queue.workers: must be positive"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("not reported: %q\n%v", w, err)
+		}
+	}
+	if len(es.Errs) != 3 {
+		t.Errorf("%d problems, want 3:\n%v", len(es.Errs), err)
+	}
+}
