@@ -22,12 +22,13 @@ type limiter struct {
 	maxPerIP  int
 	perMinute int
 	perSender int
-	// the caps for trusted relays (trusted.go), and the test
+	open      int
+	byIP      map[string]int
+	recent    map[string][]time.Time // connections per IP in the last minute
+	senders   map[string][]time.Time // messages per sender in the last hour
+
+	// the caps for trusted relays and the test (trusted.go)
 	trustedCaps
-	open    int
-	byIP    map[string]int
-	recent  map[string][]time.Time // connections per IP in the last minute
-	senders map[string][]time.Time // messages per sender in the last hour
 }
 
 func newLimiter(c *rules.Config) *limiter {

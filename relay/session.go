@@ -23,15 +23,16 @@ import (
 // session is one SMTP transaction state machine, made by go-smtp at
 // EHLO/HELO (and again after STARTTLS).
 type session struct {
-	srv  *Server
-	conn *smtp.Conn
-	log  *slog.Logger
-	cfg  *rules.Config // read once per transaction
-	ip   string
+	srv   *Server
+	conn  *smtp.Conn
+	log   *slog.Logger
+	cfg   *rules.Config // read once per transaction
+	ip    string
+	from  string
+	rcpts []string
+
 	// trusted: the peer is one of [smtp] trusted_relays (Trusted).
 	trusted bool
-	from    string
-	rcpts   []string
 }
 
 func (s *session) Reset() {
