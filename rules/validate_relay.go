@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 )
 
@@ -39,6 +40,9 @@ func (c *Config) validateRelay() []error {
 	if c.Upstream.Notify != "" && !strings.Contains(c.Upstream.Notify, "@") {
 		add("upstream.notify", "not an email address: %q", c.Upstream.Notify)
 	}
+	if c.Upstream.Notify != "" && (c.FindMailbox(c.Upstream.Notify) != nil || c.IsJournal(c.Upstream.Notify)) {
+		add("upstream.notify", "%q is one of our own addresses: the notice would come back here; use the admin's own mailbox", c.Upstream.Notify)
+	}
 	if c.Upstream.Notify != "" && c.Outbound.Address == "" {
 		add("upstream.notify", "needs outbound.address: the notice goes through the smarthost")
 	}
@@ -46,6 +50,9 @@ func (c *Config) validateRelay() []error {
 	// loopback interface.
 	if (c.Outbound.PasswordFile != "" || c.Outbound.Username != "") && c.Outbound.TLS == "none" && c.Outbound.Address != "" && !IsLoopbackAddr(c.Outbound.Address) {
 		add("outbound.tls", "\"none\" would send the smarthost password (outbound.password_file) in clear to %s; use \"starttls\" or \"tls\" (\"none\" with a password is allowed only to a loopback address)", c.Outbound.Address)
+	}
+	if fi, err := os.Stat(c.Storage.Dir); err == nil && !fi.IsDir() {
+		add("storage.dir", "is a file, not a folder: %s", c.Storage.Dir)
 	}
 	// Two listeners on one socket: serve would fail at the second bind.
 	listeners := []struct{ key, addr string }{

@@ -159,3 +159,13 @@ func TestMultiLineTypeError(t *testing.T) {
 		t.Errorf("%d problems, want 3:\n%v", len(es.Errs), err)
 	}
 }
+
+func TestNotifyNotOurOwnAddress(t *testing.T) {
+	_, err := Load(write(t, "c.toml", strings.Replace(minimal, "[outbound]\n", "notify = \"Support@example.com\"\n[outbound]\n", 1)))
+	if err == nil || !strings.Contains(err.Error(), "upstream.notify") {
+		t.Errorf("notify to our own mailbox accepted: %v", err)
+	}
+	if _, err := Load(write(t, "c.toml", strings.Replace(minimal, "[outbound]\n", "notify = \"admin@example.com\"\n[outbound]\n", 1))); err != nil {
+		t.Errorf("a real admin address refused: %v", err)
+	}
+}
