@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,9 +39,37 @@ func needDaemon(t *testing.T, cmds ...string) {
 		t.Skipf("skipped: needs root to run a private %s (as .ci/run does)", strings.Join(cmds, ", "))
 	}
 	for _, c := range cmds {
-		if _, err := exec.LookPath(c); err != nil {
+		if daemon(c) == "" {
 			t.Skipf("skipped: %s not installed (Debian package: postfix / dovecot-lmtpd; .ci/run installs them)", c)
 		}
+	}
+}
+
+// daemon finds a command on PATH or in /usr/sbin (a root shell's PATH
+// may lack it); "" when missing.
+func daemon(c string) string {
+	if p, err := exec.LookPath(c); err == nil {
+		return p
+	}
+	if p := filepath.Join("/usr/sbin", c); fileExists(p) {
+		return p
+	}
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// chownTo gives dir to a system user (and its group) the daemon runs as.
+func chownTo(t *testing.T, dir, name string) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Skipf("skipped: no %s user (is the package installed?): %v", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -94,7 +123,7 @@ func startPostfix(t *testing.T, gw string) *postfix {
 	for _, d := range []string{p.conf, p.spool, data} {
 		os.MkdirAll(d, 0o755)
 	}
-	exec.Command("chown", "postfix", data).Run()
+	chownTo(t, data, "postfix")
 	gwHost, gwPort, _ := net.SplitHostPort(gw)
 	port := freeLoopbackPort(t)
 	p.addr = fmt.Sprintf("127.0.0.1:%d", port)
@@ -156,10 +185,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 `, p.addr)
 	os.WriteFile(filepath.Join(p.conf, "main.cf"), []byte(main), 0o644)
 	os.WriteFile(filepath.Join(p.conf, "master.cf"), []byte(master), 0o644)
-	if out, err := exec.Command("postfix", "-c", p.conf, "check").CombinedOutput(); err != nil {
+	if out, err := exec.Command(daemon("postfix"), "-c", p.conf, "check").CombinedOutput(); err != nil {
 		t.Fatalf("postfix check: %v\n%s", err, out)
 	}
-	if out, err := exec.Command("postfix", "-c", p.conf, "start").CombinedOutput(); err != nil {
+	if out, err := exec.Command(daemon("postfix"), "-c", p.conf, "start").CombinedOutput(); err != nil {
 		maillog, _ := os.ReadFile(p.log)
 		t.Fatalf("postfix start: %v\n%s\n%s", err, out, maillog)
 	}
@@ -174,7 +203,7 @@ func (p *postfix) stop() {
 	if b, err := os.ReadFile(filepath.Join(p.spool, "pid", "master.pid")); err == nil {
 		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	}
-	exec.Command("postfix", "-c", p.conf, "stop").Run()
+	exec.Command(daemon("postfix"), "-c", p.conf, "stop").Run()
 	for i := 0; pid > 0 && i < 100; i++ {
 		if syscall.Kill(pid, 0) != nil {
 			return
@@ -226,7 +255,7 @@ func sendFrom(src, addr, from, rcpt, msg string) error {
 // gateway's per-IP and per-sender limits are tight here (2 at once, 10 a
 // minute, 5 per sender); none is hit by 200 messages from the relay.
 func TestRealPostfixInFront(t *testing.T) {
-	needDaemon(t, "postfix", "postconf")
+	needDaemon(t, "postfix")
 	if c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).Dial("tcp", "127.0.0.1:1"); err != nil && strings.Contains(err.Error(), "assign requested address") {
 		t.Skip("skipped: cannot send from 127.0.0.2 here")
 	} else if c != nil {
@@ -321,7 +350,7 @@ func newDovecot(t *testing.T) *dovecot {
 	for _, s := range []string{"run", "state", "mail"} {
 		os.MkdirAll(filepath.Join(base, s), 0o755)
 	}
-	exec.Command("chown", "nobody:nogroup", d.mail).Run()
+	chownTo(t, d.mail, "nobody")
 	d.addr = fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t))
 	_, port, _ := net.SplitHostPort(d.addr)
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
@@ -359,7 +388,7 @@ service lmtp {
 
 func (d *dovecot) start() {
 	d.t.Helper()
-	d.cmd = exec.Command("dovecot", "-F", "-c", d.conf)
+	d.cmd = exec.Command(daemon("dovecot"), "-F", "-c", d.conf)
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}
