@@ -151,6 +151,8 @@ relay_recipient_maps = inline:{ support@example.com=ok }
 transport_maps = inline:{ example.com=smtp:[%s]:%s }
 smtp_bind_address = 127.0.0.1
 smtp_destination_recipient_limit = 50
+# TLS on the hop: mandatory (the gateway has require_tls on)
+smtp_tls_security_level = encrypt
 default_transport = error:no route off loopback in this test
 relay_transport = error:no route off loopback in this test
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
@@ -248,7 +250,9 @@ func sendFrom(src, addr, from, rcpt, msg string) error {
 	return c.Quit()
 }
 
-// A real Postfix in front, relaying from 127.0.0.1 (trusted) what it got
+// A real Postfix in front, relaying from 127.0.0.1 (trusted, over
+// mandatory TLS: the gateway's require_tls, Postfix's
+// smtp_tls_security_level = encrypt) what it got
 // from the customer's server at 127.0.0.2. SPF (and DMARC, with
 // reject_dmarc on and p=reject) are checked against 127.0.0.2, the
 // original client: the customer's domain authorises only it. The
@@ -269,10 +273,14 @@ func TestRealPostfixInFront(t *testing.T) {
 	e.quiet = true // 200 messages: the log would drown a failure
 	cfg := baseConfig(e.dir, e.upstream.Addr(), e.smarthost.Addr(),
 		"[auth]\nautoreply = \"not-fail\"\nreject_dmarc = true\ntimeout = \"2s\"\nresolver = \""+dns.Addr()+"\"\n")
+	cert, key, _ := selfSigned(t, e.dir, "hop")
 	cfg = strings.Replace(cfg, "max_messages_per_sender = 0", `max_messages_per_sender = 5
 max_connections_per_ip = 2
 max_connections_per_minute = 10
-trusted_relays = ["127.0.0.1"]`, 1)
+trusted_relays = ["127.0.0.1"]
+require_tls = true
+tls_cert = "`+cert+`"
+tls_key = "`+key+`"`, 1)
 	e.startText(cfg)
 	pf := startPostfix(t, e.g.SMTPAddr())
 
@@ -312,8 +320,8 @@ trusted_relays = ["127.0.0.1"]`, 1)
 		if len(ar) != 1 || !strings.Contains(ar[0], "spf=pass") || !strings.Contains(ar[0], "smtp.remote-ip=127.0.0.2") || !strings.Contains(ar[0], "dmarc=pass") {
 			t.Fatalf("A-R %q: want spf=pass and dmarc=pass for the original client 127.0.0.2", ar)
 		}
-		if !bytes.Contains(m.Data, []byte("(Postfix)")) {
-			t.Fatalf("not relayed by Postfix:\n%s", m.Data)
+		if !bytes.Contains(m.Data, []byte("(Postfix)")) || !bytes.Contains(m.Data, []byte("(supportgate) with ESMTPS")) {
+			t.Fatalf("not relayed by Postfix over TLS:\n%s", m.Data)
 		}
 	}
 	// Postfix delivered every message at its first attempt: no 4xx from
