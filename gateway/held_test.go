@@ -173,3 +173,36 @@ func TestNoDSNToForgedSender(t *testing.T) {
 		t.Errorf("smarthost got %d messages, want only the one DSN", n)
 	}
 }
+
+// An LMTP mailbox server that takes the message for one target and
+// answers "mailbox full" for the other after DATA: a mailbox status of
+// ours, so held (no DSN), and after a reload only that target gets it.
+func TestLMTPMailboxFullIsHeld(t *testing.T) {
+	up := mailtest.Start(t, true)
+	full := &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2}, Message: "Mailbox is full"}
+	up.FailDataRcpt("b@mail.internal.example.com", full)
+	e := &env{t: t, dir: t.TempDir(), upstream: up, smarthost: mailtest.Start(t, false)}
+	cfg := baseConfig(e.dir, up.Addr(), e.smarthost.Addr(), "\n[auth]\nautoreply = \"off\"\n[autoreply]\nenabled = false\n")
+	cfg = strings.Replace(cfg, "[upstream]\n", "[upstream]\nprotocol = \"lmtp\"\n", 1)
+	cfg = strings.Replace(cfg, `forward_to = ["support@mail.internal.example.com"]`, `forward_to = ["a@mail.internal.example.com", "b@mail.internal.example.com"]`, 1)
+	e.startText(cfg)
+	if err := send(t, e.g.SMTPAddr(), "c@customer.test", []string{"support@example.com"}, plainMsg("c@customer.test", "support@example.com", "s", "x")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(heldJobs(t, e)) == 1 }, "held for the full mailbox")
+	if got := up.Messages(); len(got) != 1 || strings.Join(got[0].Rcpts, ",") != "a@mail.internal.example.com" {
+		t.Fatalf("first delivery: %+v", got)
+	}
+	up.FailDataRcpt("b@mail.internal.example.com", nil)
+	if err := e.g.Reload(e.g.Cfg.Get()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { jobs, _ := e.g.Store.Jobs(); return len(jobs) == 0 }, "queue empty")
+	got := up.Messages()
+	if len(got) != 2 || strings.Join(got[1].Rcpts, ",") != "b@mail.internal.example.com" {
+		t.Fatalf("after the reload: %d deliveries, last to %v; want only b@ again", len(got), got[len(got)-1].Rcpts)
+	}
+	if dsnsTo(e, "c@customer.test") != 0 {
+		t.Error("DSN for a full mailbox of ours")
+	}
+}

@@ -192,7 +192,7 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 			if kind != "send" {
 				data.Done = append(data.Done, r.Rcpt)
 			}
-		case IsPermanentSMTP(r.Err) && r.AtRcpt && kind != "send":
+		case IsPermanentSMTP(r.Err) && (r.AtRcpt || mailboxStatus(r.Err)) && kind != "send":
 			// The upstream refuses an address our config names: our
 			// error, not the sender's (held.go).
 			held = append(held, r)

@@ -2,11 +2,13 @@ package relay
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/queue"
@@ -16,7 +18,8 @@ import (
 
 // Failures that are ours stay ours. A forward goes only to addresses our
 // own config names (a mailbox's forward_to, or the mailbox itself): when
-// the upstream refuses one of them for good at RCPT, the configuration
+// the upstream refuses one of them for good at RCPT (or, over LMTP, with
+// a mailbox status after DATA: unknown, disabled, full), the configuration
 // (ours, or the mailbox server's) is wrong, and the customer can do
 // nothing about it. So there is no DSN: the job is held (store.Held, no
 // retries), the admin gets a notice through the smarthost ([upstream]
@@ -144,6 +147,19 @@ func mailboxFor(c *rules.Config, m *store.Message, target string) string {
 		return m.Rcpts[0]
 	}
 	return target
+}
+
+// mailboxStatus: an answer about the mailbox itself (RFC 3463 X.1.x
+// address, X.2.x mailbox status: unknown, disabled, full), as an LMTP
+// server gives per recipient after DATA. Sender address codes (X.1.7,
+// X.1.8) are the sender's.
+func mailboxStatus(err error) bool {
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.EnhancedCode
+	return c[0] == 5 && (c[1] == 2 || (c[1] == 1 && c[2] != 7 && c[2] != 8))
 }
 
 func replyCode(reply string) string {
