@@ -138,6 +138,7 @@ func (g *Gateway) Start() error {
 		}
 	}()
 	g.startMore(ctx)
+	g.releaseHeld("started")
 	g.mu.Lock()
 	g.ready = true
 	g.mu.Unlock()
@@ -203,7 +204,19 @@ func (g *Gateway) Reload(c *rules.Config) error {
 	g.SMTP.Reload()
 	g.afterReload()
 	g.Log.Info("config reloaded", "path", c.Path)
+	g.releaseHeld("config reloaded")
 	return nil
+}
+
+// releaseHeld retries the messages held for a configuration error (a
+// forward_to the mailbox server refused): the new config may fix it.
+func (g *Gateway) releaseHeld(why string) {
+	n, err := g.Runner.ReleaseHeld()
+	if err != nil {
+		g.Log.Error("held messages not released", "err", err)
+	} else if n > 0 {
+		g.Log.Info("held messages retried", "why", why, "jobs", n)
+	}
 }
 
 func (g *Gateway) routes() http.Handler {

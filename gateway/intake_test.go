@@ -172,9 +172,11 @@ func TestUpstreamTempFailRetries(t *testing.T) {
 	}
 }
 
+// A refusal of the message itself (here at MAIL: the sender) is the
+// sender's to know: a DSN. (A refused forward_to is ours: held_test.go.)
 func TestUpstream5xxSendsDSN(t *testing.T) {
 	e := newEnv(t, "[autoreply]\nenabled = false\n")
-	e.upstream.FailRcpt("support@mail.internal.example.com", mailtest.Perm)
+	e.upstream.FailMail(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "no such user policy at mail.internal.example.com"})
 	if err := send(t, e.g.SMTPAddr(), "dora@customer.test", []string{"support@example.com"}, plainMsg("dora@customer.test", "support@example.com", "lost", "b")); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func TestUpstream5xxSendsDSN(t *testing.T) {
 		t.Errorf("DSN envelope %q → %v, want <> → the sender", d.From, d.Rcpts)
 	}
 	for _, want := range []string{"multipart/report", "report-type=delivery-status", "Final-Recipient: rfc822; support@example.com",
-		"Action: failed", "Status: 5.1.1", "550 5.1.1", "Subject: lost"} {
+		"Action: failed", "Status: 5.7.1", "550 5.7.1", "Subject: lost"} {
 		if !bytes.Contains(d.Data, []byte(want)) {
 			t.Errorf("DSN lacks %q:\n%s", want, d.Data)
 		}

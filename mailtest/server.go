@@ -31,13 +31,15 @@ type Server struct {
 	ln   net.Listener
 	addr string
 
-	mu       sync.Mutex
-	msgs     []Msg
-	mailErr  error
-	rcptErr  map[string]error
-	dataErr  error
-	failNext int // fail the next n DATA with dataErr
-	arrived  chan struct{}
+	mu      sync.Mutex
+	msgs    []Msg
+	mailErr error
+	rcptErr map[string]error
+	// LMTP only: per-recipient answers after DATA
+	dataRcptErr map[string]error
+	dataErr     error
+	failNext    int // fail the next n DATA with dataErr
+	arrived     chan struct{}
 	// Auth, when set, requires AUTH PLAIN with these credentials.
 	user, pass string
 }
@@ -55,7 +57,7 @@ func Start(t testing.TB, lmtp bool) *Server {
 // StartOn serves on a listener the test made (to start an upstream on a
 // port that was down before).
 func StartOn(t testing.TB, ln net.Listener, lmtp bool) *Server {
-	s := &Server{t: t, ln: ln, addr: ln.Addr().String(), rcptErr: map[string]error{}, arrived: make(chan struct{}, 1000)}
+	s := &Server{t: t, ln: ln, addr: ln.Addr().String(), rcptErr: map[string]error{}, dataRcptErr: map[string]error{}, arrived: make(chan struct{}, 1000)}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	srv.Domain = "mailtest.local"
 	srv.LMTP = lmtp
@@ -88,6 +90,15 @@ func (s *Server) FailMail(err error) { s.mu.Lock(); s.mailErr = err; s.mu.Unlock
 func (s *Server) FailRcpt(rcpt string, err error) {
 	s.mu.Lock()
 	s.rcptErr[strings.ToLower(rcpt)] = err
+	s.mu.Unlock()
+}
+
+// FailDataRcpt makes an LMTP server answer err for rcpt after DATA (a
+// full mailbox, a Sieve reject), while the other recipients get the
+// message.
+func (s *Server) FailDataRcpt(rcpt string, err error) {
+	s.mu.Lock()
+	s.dataRcptErr[strings.ToLower(rcpt)] = err
 	s.mu.Unlock()
 }
 
@@ -176,6 +187,37 @@ func (x *session) Data(r io.Reader) error {
 	select {
 	case x.s.arrived <- struct{}{}:
 	default:
+	}
+	return nil
+}
+
+// LMTPData answers per recipient (FailDataRcpt); the message is recorded
+// for the recipients that took it.
+func (x *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	if x.s.failNext > 0 {
+		x.s.failNext--
+		return x.s.dataErr
+	}
+	var took []string
+	for _, rc := range x.rcpts {
+		e := x.s.dataRcptErr[strings.ToLower(rc)]
+		status.SetStatus(rc, e)
+		if e == nil {
+			took = append(took, rc)
+		}
+	}
+	if len(took) > 0 {
+		x.s.msgs = append(x.s.msgs, Msg{From: x.from, Rcpts: took, Data: b, At: time.Now()})
+		select {
+		case x.s.arrived <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"supportgate/compose"
 	"supportgate/mailparse"
+	"supportgate/relay"
 	"supportgate/rules"
 	"supportgate/senderauth"
 	"supportgate/store"
@@ -52,9 +53,11 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 	if c.Auth.Autoreply == "off" {
 		auth.Reason = "auth.autoreply = off"
 	} else if ip := net.ParseIP(in.ClientIP); ip != nil {
+		checked, helo := explainOrigin(c, in, w)
 		ch := senderauth.New(senderauth.Options{Resolver: c.Auth.Resolver, Timeout: c.Auth.Timeout.D(), AuthservID: c.SMTP.Hostname})
-		res := ch.Check(ctx, senderauth.Input{IP: ip, Helo: in.Helo, MailFrom: m.From, Message: senderauth.Bytes(in.Raw)})
+		res := ch.Check(ctx, senderauth.Input{IP: net.ParseIP(checked), Helo: helo, MailFrom: m.From, Message: senderauth.Bytes(in.Raw)})
 		auth = verdictOf(res, c.Auth.Autoreply)
+		auth.Reason += " for " + checked
 	}
 	ev, err := Evaluate(tx, c, m, pm, auth, time.Now())
 	if err != nil {
@@ -138,4 +141,20 @@ func (c *Contacts) nameNow(email string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.names[rules.Canonical(email)]
+}
+
+// explainOrigin is the address SPF checks for a message from in.ClientIP:
+// behind a trusted relay, the original client from the Received: lines
+// (as the SMTP session finds it), said in the report.
+func explainOrigin(c *rules.Config, in ExplainInput, w io.Writer) (ip, helo string) {
+	if !relay.Trusted(c, in.ClientIP) {
+		return in.ClientIP, in.Helo
+	}
+	o := relay.OriginOfMessage(c, in.ClientIP, in.Helo, in.Raw)
+	if o.Fallback != "" {
+		fmt.Fprintf(w, "client:      %s is a trusted relay, but %s: the relay's address is checked\n", in.ClientIP, o.Fallback)
+	} else {
+		fmt.Fprintf(w, "client:      %s (HELO %s), from the Received: line of trusted relay %s (%d hop(s))\n", o.IP, o.Helo, in.ClientIP, o.Hops)
+	}
+	return o.IP, o.Helo
 }

@@ -93,7 +93,7 @@ func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker
 	if field == "" {
 		field = "-"
 	}
-	if err := p.Store.SetAuthResults(m.ID, field); err != nil {
+	if err := p.Store.SetAuth(m.ID, field, string(res.SPF), string(res.DMARC)); err != nil {
 		log.Info("auth results not saved; the forward goes without", "err", err)
 	}
 	return v

@@ -84,6 +84,27 @@ func Then(fn func(tx *bolt.Tx) error) error { return then{fn} }
 // Later asks to run the job again after d, without counting an attempt.
 func Later(d time.Duration, why string) error { return later{d, why} }
 
+type hold struct {
+	why string
+	fn  func(tx *bolt.Tx) error
+}
+
+func (h hold) Error() string { return "held: " + h.why }
+
+// Hold parks the job (store.Held) until ReleaseHeld: a failure that is
+// ours (configuration), where retrying cannot help and failing would
+// blame the sender. fn, if any, runs in the transaction that parks it.
+func Hold(why string, fn func(tx *bolt.Tx) error) error { return hold{why, fn} }
+
+// ReleaseHeld makes every held job due again (after a config reload).
+func (r *Runner) ReleaseHeld() (int, error) {
+	n, err := r.st.ReleaseHeld()
+	if n > 0 {
+		r.Kick()
+	}
+	return n, err
+}
+
 // Runner dispatches due jobs to workers.
 type Runner struct {
 	st       *store.Store

@@ -34,6 +34,7 @@ func (r *Runner) runOne(ctx context.Context, j *store.Job) {
 	outcome := "done"
 	var l later
 	var th then
+	var hd hold
 	switch {
 	case err == nil || errors.As(err, &th):
 		if ferr := r.st.Finish(j, th.fn); ferr != nil {
@@ -44,6 +45,12 @@ func (r *Runner) runOne(ctx context.Context, j *store.Job) {
 		outcome = "later"
 		r.st.Reschedule(j, time.Now().Add(l.d), l.why, false)
 		log.Debug("job waits", "for", l.d, "why", l.why)
+	case errors.As(err, &hd):
+		outcome = "held"
+		if herr := r.st.Hold(j, hd.why, hd.fn); herr != nil {
+			log.Error("job not held; it will run again", "err", herr)
+		}
+		log.Warn("job held until the config is reloaded or an admin drops it", "why", hd.why)
 	case IsPermanent(err) || time.Since(j.Created) > r.pol().GiveUp:
 		outcome = "failed"
 		if !IsPermanent(err) {

@@ -35,6 +35,9 @@ type Target struct {
 type RcptResult struct {
 	Rcpt string
 	Err  error // nil: delivered
+	// AtRcpt: the refusal was the answer to RCPT TO (about the address),
+	// not to the message (LMTP's per-recipient answers after DATA).
+	AtRcpt bool
 }
 
 // Deliver sends body from from to rcpts. It returns one result per
@@ -168,7 +171,7 @@ func transact(c *smtp.Client, t Target, from string, rcpts []string, body io.Rea
 	var ok []string
 	for _, r := range rcpts {
 		err := c.Rcpt(r, nil)
-		results = append(results, RcptResult{Rcpt: r, Err: err})
+		results = append(results, RcptResult{Rcpt: r, Err: err, AtRcpt: err != nil})
 		if err == nil {
 			ok = append(ok, r)
 		}

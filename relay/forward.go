@@ -33,6 +33,11 @@ type deliveryData struct {
 	From   string       `json:"from,omitempty"` // send jobs: the envelope sender
 	Rcpts  []string     `json:"rcpts"`
 	Failed []failedRcpt `json:"failed,omitempty"`
+	// Held: forward targets the upstream refused at RCPT (held.go); they
+	// stay in Rcpts. Done: targets delivered, so a changed forward_to
+	// never sends them a second copy.
+	Held []heldRcpt `json:"held,omitempty"`
+	Done []string   `json:"done,omitempty"`
 }
 
 type failedRcpt struct {
@@ -92,6 +97,9 @@ func (d *Deliverer) forward(ctx context.Context, j *store.Job) error {
 			return queue.Later(50*time.Millisecond, "waiting for the sender check")
 		}
 	}
+	if err := d.retarget(c, j); err != nil {
+		return err
+	}
 	t := Target{Address: c.Upstream.Address, LMTP: c.Upstream.Protocol == "lmtp", Hostname: c.SMTP.Hostname, TLS: c.Upstream.TLS, Insecure: true}
 	return d.deliver(ctx, j, t, "")
 }
@@ -127,6 +135,11 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 	}
 	if len(data.Rcpts) == 0 {
 		return d.finalFailures(data)
+	}
+	if kind == "send" && t.Password != "" && t.TLS == "none" && !rules.IsLoopbackAddr(t.Address) {
+		// check refuses this config; never send a password in clear
+		// whatever config got here.
+		return queue.Permanent(errors.New("outbound.tls = \"none\" with a password to a non-loopback smarthost: refused"))
 	}
 	body, err := d.Store.OpenBody(m.ID)
 	if err != nil {
@@ -172,9 +185,18 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 	}
 	var still []string
 	var tempErr error
+	var held []RcptResult
 	for _, r := range results {
 		switch {
 		case r.Err == nil:
+			if kind != "send" {
+				data.Done = append(data.Done, r.Rcpt)
+			}
+		case IsPermanentSMTP(r.Err) && (r.AtRcpt || mailboxStatus(r.Err)) && kind != "send":
+			// The upstream refuses an address our config names: our
+			// error, not the sender's (held.go).
+			held = append(held, r)
+			still = append(still, r.Rcpt)
 		case IsPermanentSMTP(r.Err):
 			data.Failed = append(data.Failed, failedRcpt{r.Rcpt, replyText(r.Err)})
 		default:
@@ -184,6 +206,9 @@ func (d *Deliverer) deliver(ctx context.Context, j *store.Job, t Target, kind st
 	}
 	data.Rcpts = still
 	j.Data, _ = json.Marshal(data)
+	if len(held) > 0 && tempErr == nil {
+		return d.hold(j, m, &data, held)
+	}
 	if len(still) > 0 {
 		// Remember who got it before retrying the rest.
 		if err := d.Runner.Save(j); err != nil {
@@ -224,6 +249,11 @@ func (d *Deliverer) bounce(ctx context.Context, j *store.Job, cause error) func(
 	m, err := d.message(j.MsgID)
 	if err != nil || m == nil || m.From == "" || d.DSN == nil {
 		log.Warn("no DSN sent", "reason", "null sender or message gone", "cause", cause)
+		return nil
+	}
+	if why := forgedSender(m); why != "" {
+		// Backscatter: a DSN would go to whoever the forger named.
+		log.Warn("no DSN sent", "reason", why, "from", m.From, "cause", cause)
 		return nil
 	}
 	var data deliveryData

@@ -26,6 +26,9 @@ type limiter struct {
 	byIP      map[string]int
 	recent    map[string][]time.Time // connections per IP in the last minute
 	senders   map[string][]time.Time // messages per sender in the last hour
+
+	// the caps for trusted relays and the test (trusted.go)
+	trustedCaps
 }
 
 func newLimiter(c *rules.Config) *limiter {
@@ -39,6 +42,7 @@ func (l *limiter) update(c *rules.Config) {
 	defer l.mu.Unlock()
 	l.maxConns, l.maxPerIP = c.SMTP.MaxConnections, c.SMTP.MaxConnectionsPerIP
 	l.perMinute, l.perSender = c.SMTP.MaxConnectionsPerMinute, c.SMTP.MaxMessagesPerSender
+	l.trustedCaps = trustedCapsOf(c)
 }
 
 // admit decides on a new connection; "" means yes, else the limit hit.
@@ -48,12 +52,16 @@ func (l *limiter) admit(ip string, now time.Time) string {
 	if l.open >= l.maxConns {
 		return "connections"
 	}
-	if l.byIP[ip] >= l.maxPerIP {
+	maxPerIP, perMinute := l.maxPerIP, l.perMinute
+	if l.isTrusted(ip) {
+		maxPerIP, perMinute = l.tPerIP, l.tPerMinute
+	}
+	if l.byIP[ip] >= maxPerIP {
 		return "connections-per-ip"
 	}
-	if l.perMinute > 0 {
+	if perMinute > 0 {
 		r := prune(l.recent[ip], now.Add(-time.Minute))
-		if len(r) >= l.perMinute {
+		if len(r) >= perMinute {
 			l.recent[ip] = r
 			return "connections-per-minute"
 		}
@@ -81,20 +89,25 @@ func (l *limiter) release(ip string) {
 	}
 }
 
-// allowSender counts a MAIL FROM against the per-sender hourly cap.
-func (l *limiter) allowSender(from string) bool {
+// allowSender counts a MAIL FROM against the per-sender hourly cap (the
+// trusted relays' own cap when it came through one).
+func (l *limiter) allowSender(from string, trusted bool) bool {
 	if from == "" {
 		return true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.perSender <= 0 {
+	perSender := l.perSender
+	if trusted {
+		perSender = l.tPerSender
+	}
+	if perSender <= 0 {
 		return true
 	}
 	now := time.Now()
 	k := strings.ToLower(from)
 	r := prune(l.senders[k], now.Add(-time.Hour))
-	if len(r) >= l.perSender {
+	if len(r) >= perSender {
 		l.senders[k] = r
 		return false
 	}

@@ -112,7 +112,7 @@ func (s *Server) Reload() {
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := remoteIP(c.Conn())
 	log := s.log.With("conn_id", connIDOf(c.Conn()), "client", ip, "helo", c.Hostname())
-	return &session{srv: s, conn: c, log: log, ip: ip}, nil
+	return &session{srv: s, conn: c, log: log, ip: ip, trusted: Trusted(s.cfg.Get(), ip)}, nil
 }
 
 // Listen binds the configured address (so callers learn a :0 port).
@@ -122,7 +122,7 @@ func (s *Server) Listen() (net.Addr, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.ln = &limitListener{Listener: ln, lim: s.limits, log: s.log, ids: &s.connID}
+	s.ln = &limitListener{Listener: newProxyListener(ln, s.cfg, s.log), lim: s.limits, log: s.log, ids: &s.connID}
 	s.mu.Unlock()
 	return ln.Addr(), nil
 }

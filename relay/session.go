@@ -30,6 +30,9 @@ type session struct {
 	ip    string
 	from  string
 	rcpts []string
+
+	// trusted: the peer is one of [smtp] trusted_relays (Trusted).
+	trusted bool
 }
 
 func (s *session) Reset() {
@@ -54,7 +57,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.queueFull(s.cfg) {
 		return s.refuse(errQueueFull, "from", from)
 	}
-	if s.srv.limits != nil && !s.srv.limits.allowSender(from) {
+	if s.srv.limits != nil && !s.srv.limits.allowSender(from, s.trusted) {
 		metrics.LimitHits.WithLabelValues("sender-per-hour").Inc()
 		return s.refuse(errSenderLimit, "from", from)
 	}
@@ -132,6 +135,7 @@ func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 	}
 	m := &store.Message{ID: id, From: s.from, Rcpts: append([]string(nil), s.rcpts...), Size: sw.n,
 		Received: start, ClientIP: s.ip, Helo: s.conn.Hostname(), Inline: sw.inline()}
+	s.setOrigin(m, sw, log)
 	if err := s.checkDMARC(m, sw, log); err != nil {
 		sw.abort()
 		return err
@@ -185,8 +189,10 @@ func (s *session) checkDMARC(m *store.Message, sw *spoolWriter, log *slog.Logger
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*s.cfg.Auth.Timeout.D())
 	defer cancel()
-	res := ch.Check(ctx, senderauth.Input{IP: net.ParseIP(s.ip), Helo: s.conn.Hostname(), MailFrom: s.from, Message: body})
+	// m's client: behind a trusted relay, the original one (setOrigin).
+	res := ch.Check(ctx, senderauth.Input{IP: net.ParseIP(m.ClientIP), Helo: m.Helo, MailFrom: s.from, Message: body})
 	m.AuthResults = res.Header(s.cfg.SMTP.Hostname)
+	m.SPF, m.DMARC = string(res.SPF), string(res.DMARC)
 	if senderauth.RejectAtSMTP(res) {
 		log.Info("refused: DMARC p=reject", "from_domain", res.FromDomain, "spf", res.SPF, "dkim", res.DKIM)
 		return errDMARCReject

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,21 @@ type SMTP struct {
 	MaxMessagesPerSender int `toml:"max_messages_per_sender"`
 	// MaxHeaderBytes caps the header block we parse; bigger is refused 552.
 	MaxHeaderBytes int64 `toml:"max_header_bytes"`
+	// TrustedRelays are our own MTAs in front (CIDRs or addresses): for
+	// mail from them the client and HELO checked by SPF come from the
+	// Received: line they added, and the per-IP limits give way to the
+	// Trusted* caps below.
+	TrustedRelays []string `toml:"trusted_relays"`
+	// ProxyProtocol: connections from a trusted relay (a load balancer)
+	// must begin with a PROXY v1/v2 header, whose source is the client.
+	ProxyProtocol bool `toml:"proxy_protocol"`
+	// The caps for trusted relays: all the company's mail comes from
+	// them, so the per-IP ones would throttle the whole flow.
+	TrustedMaxConnections          int `toml:"trusted_max_connections"`
+	TrustedMaxConnectionsPerMinute int `toml:"trusted_max_connections_per_minute"`
+	TrustedMaxMessagesPerSender    int `toml:"trusted_max_messages_per_sender"`
+
+	trusted []netip.Prefix // TrustedRelays parsed by Validate
 }
 
 // HTTP is the listener for Bitrix24 events, health and metrics.
@@ -87,6 +103,11 @@ type Upstream struct {
 	// TLS: "none" or "starttls" (opportunistic: used when offered, the
 	// certificate not verified, as Postfix's smtp_tls_security_level=may).
 	TLS string `toml:"tls"`
+	// Notify is the admin's address: a permanent refusal by the upstream
+	// of an address our config names (a forward_to) is our error, not the
+	// customer's, so it is told here (through [outbound]) and the message
+	// is held instead of bounced.
+	Notify string `toml:"notify"`
 }
 
 // Outbound is the smarthost for auto-replies, notifications and DSNs.
@@ -200,6 +221,10 @@ func Defaults() Config {
 			MaxConnectionsPerMinute: 120,
 			MaxMessagesPerSender:    60,
 			MaxHeaderBytes:          1 << 20,
+
+			TrustedMaxConnections:          200,
+			TrustedMaxConnectionsPerMinute: 6000,
+			TrustedMaxMessagesPerSender:    1000,
 		},
 		HTTP:      HTTP{Listen: "127.0.0.1:8025"},
 		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
@@ -225,10 +250,13 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load on bytes already read; path places relative paths.
 func Parse(path string, data []byte) (*Config, error) {
+	data, errs, err := dropTypeErrors(path, data)
+	if err != nil {
+		return nil, err
+	}
 	c := Defaults()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var errs []error
 	if err := dec.Decode(&c); err != nil {
 		var strict *toml.StrictMissingError
 		if !errors.As(err, &strict) {
@@ -236,7 +264,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		}
 		// Unknown keys: report them, and still validate what is known,
 		// so the admin sees every problem in one go.
-		errs = decodeError(path, err).(*Errors).Errs
+		errs = append(errs, decodeError(path, err).(*Errors).Errs...)
 		c = Defaults()
 		if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c); err != nil {
 			return nil, decodeError(path, err)
@@ -253,6 +281,100 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, &Errors{Path: path, Errs: errs}
 	}
 	return &c, nil
+}
+
+// dropTypeErrors finds every key whose value has the wrong type. go-toml
+// stops at the first one, which would hide every later problem of the
+// file; so each offending line is blanked (keeping the line numbers of
+// the rest) and the file decoded again, until it decodes. The caller then
+// validates what is left, with defaults where the bad keys were. A
+// syntax error is final: nothing after it can be trusted.
+func dropTypeErrors(path string, data []byte) ([]byte, []error, error) {
+	var errs []error
+	blanked := map[int]bool{}
+	for range 200 {
+		c := Defaults()
+		err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+		if err == nil {
+			return data, errs, nil
+		}
+		var de *toml.DecodeError
+		row := 0
+		if errors.As(err, &de) {
+			row, _ = de.Position()
+		}
+		lines := bytes.Split(data, []byte("\n"))
+		if de == nil || len(de.Key()) == 0 || row < 1 || row > len(lines) || blanked[row] || !bytes.Contains(lines[row-1], []byte("=")) {
+			// A syntax error (or one we cannot step over).
+			if len(errs) == 0 {
+				return nil, nil, decodeError(path, err)
+			}
+			return nil, nil, &Errors{Path: path, Errs: append(errs, errList(decodeError(path, err))...)}
+		}
+		errs = append(errs, errList(decodeError(path, err))...)
+		for r, end := row, valueEnd(lines, row); r <= end; r++ {
+			blanked[r] = true
+			lines[r-1] = nil
+		}
+		data = bytes.Join(lines, []byte("\n"))
+	}
+	return nil, nil, &Errors{Path: path, Errs: errs}
+}
+
+// valueEnd is the last line (1-based) of the key = value starting on line
+// row: a value may span lines (an array, an inline table, a multi-line
+// string), and blanking only its first line would leave a syntax error.
+func valueEnd(lines [][]byte, row int) int {
+	_, v, ok := bytes.Cut(lines[row-1], []byte("="))
+	if !ok {
+		return row
+	}
+	depth, inStr, multi := 0, byte(0), []byte(nil)
+	for r := row; r <= len(lines); r++ {
+		s := v
+		if r > row {
+			s = lines[r-1]
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case multi != nil:
+				if bytes.HasPrefix(s[i:], multi) {
+					i += 2
+					multi = nil
+				}
+			case inStr != 0:
+				if c == '\\' && inStr == '"' {
+					i++
+				} else if c == inStr {
+					inStr = 0
+				}
+			case bytes.HasPrefix(s[i:], []byte(`"""`)) || bytes.HasPrefix(s[i:], []byte("'''")):
+				multi = append([]byte(nil), s[i:i+3]...)
+				i += 2
+			case c == '"' || c == '\'':
+				inStr = c
+			case c == '#':
+				i = len(s)
+			case c == '[' || c == '{':
+				depth++
+			case c == ']' || c == '}':
+				depth--
+			}
+		}
+		inStr = 0 // a basic string never spans lines
+		if depth <= 0 && multi == nil {
+			return r
+		}
+	}
+	return len(lines)
+}
+
+func errList(err error) []error {
+	if es, ok := err.(*Errors); ok {
+		return es.Errs
+	}
+	return []error{err}
 }
 
 // decodeError turns go-toml's errors into ours, naming key and line.

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -69,8 +70,8 @@ func (c *Config) Validate() []error {
 		if v == "" {
 			return
 		}
-		if _, err := os.Stat(v); err != nil {
-			add(key, "file not found: %s", v)
+		if err := readable(v); err != nil {
+			add(key, "%v", err)
 		}
 	}
 	positive := func(key string, d Duration) {
@@ -236,7 +237,26 @@ func (c *Config) Validate() []error {
 	default:
 		add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
 	}
+	errs = append(errs, c.validateRelay()...)
 	return errs
+}
+
+// readable says why a file named by the config cannot be used: missing,
+// a folder, or not readable by us (serve would fail on it later).
+func readable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("file not found: %s", p)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("is a folder, not a file: %s", p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", p, errors.Unwrap(err))
+	}
+	f.Close()
+	return nil
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -52,6 +52,11 @@ func (r Result) Header(authservID string) string {
 	for i, res := range results {
 		one := authres.Format(authservID, []authres.Result{res})
 		one = strings.TrimSpace(strings.TrimPrefix(one, authservID+"; "))
+		if i == 0 && r.ClientIP != "" && safeValue(r.ClientIP) {
+			// RFC 8904's smtp.remote-ip: the address SPF was checked
+			// for, so a reader sees the original client behind a relay.
+			one += " smtp.remote-ip=" + r.ClientIP
+		}
 		b.WriteString("\r\n\t" + one)
 		if i < len(results)-1 {
 			b.WriteString(";")

@@ -84,6 +84,9 @@ type Result struct {
 	MailFrom  string // as given in Input
 	Helo      string
 	SPFDomain string // the domain SPF checked: MAIL FROM's, or HELO's for <>
+	// ClientIP is the address SPF checked (behind a trusted relay, the
+	// original client, not the relay): smtp.remote-ip in the header.
+	ClientIP string
 
 	DKIM       authres.ResultValue // the best over Signatures; none without any
 	Signatures []Signature         // at most 5, in header order
@@ -109,6 +112,7 @@ func (c *Checker) Check(ctx context.Context, in Input) Result {
 		MailFrom:   in.MailFrom,
 		Helo:       in.Helo,
 		SPFDomain:  addrDomain(in.MailFrom),
+		ClientIP:   ipString(in.IP),
 		DKIM:       authres.ResultNone,
 		DMARC:      authres.ResultNone,
 	}
@@ -238,4 +242,11 @@ func closeReader(r io.Reader) error {
 		return c.Close()
 	}
 	return nil
+}
+
+func ipString(ip net.IP) string {
+	if ip == nil {
+		return ""
+	}
+	return ip.String()
 }

@@ -27,9 +27,16 @@ type Message struct {
 	Inline   bool   `json:"inline,omitempty"`
 	ClientIP string `json:"client_ip,omitempty"`
 	Helo     string `json:"helo,omitempty"`
+	// Relay is the trusted relay that handed the message over; ClientIP
+	// and Helo are then the original client's, from its Received: line.
+	Relay string `json:"relay,omitempty"`
 	// AuthResults is our Authentication-Results field for the forwarded
 	// copy, once the sender is checked ("-" when checked without result).
 	AuthResults string `json:"auth_results,omitempty"`
+	// SPF and DMARC are the results of the sender check (pass, fail,
+	// none, …; "" before it): a DSN never goes to a sender that failed.
+	SPF   string `json:"spf,omitempty"`
+	DMARC string `json:"dmarc,omitempty"`
 	// Pending counts the jobs still referring to the message.
 	Pending int `json:"pending"`
 }
@@ -221,13 +228,23 @@ func (s *Store) NextDue() time.Time {
 }
 
 // SetAuthResults records the Authentication-Results field of message id.
-func (s *Store) SetAuthResults(id, field string) error {
+func (s *Store) SetAuthResults(id, field string) error { return s.SetAuth(id, field, "", "") }
+
+// SetAuth records the sender check of message id: the field for the
+// forwarded copy and the SPF and DMARC results ("" leaves them).
+func (s *Store) SetAuth(id, field, spf, dmarc string) error {
 	return s.Update(func(tx *bolt.Tx) error {
 		m, err := GetMessage(tx, id)
 		if err != nil || m == nil {
 			return err
 		}
 		m.AuthResults = field
+		if spf != "" {
+			m.SPF = spf
+		}
+		if dmarc != "" {
+			m.DMARC = dmarc
+		}
 		return putJSON(tx.Bucket(bucketMsgs), []byte(id), m)
 	})
 }

@@ -21,7 +21,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
-	online := fs.Bool("online", false, "also call Bitrix24 (user.current) to test the webhook")
+	online := fs.Bool("online", false, "also try each forward_to at the upstream (RCPT, RSET) and call Bitrix24 (user.current)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -42,8 +42,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "warning: "+w)
 	}
 	if *online {
-		if err := checkBitrix(cfg, stdout); err != nil {
-			fmt.Fprintln(stderr, "supportgate: bitrix.webhook_url: "+err.Error())
+		errs := checkUpstream(cfg, stdout)
+		if cfg.Bitrix.WebhookURL == "" && cfg.Bitrix.WebhookURLFile == "" {
+			fmt.Fprintln(stdout, "bitrix: webhook_url not set; not tested")
+		} else if err := checkBitrix(cfg, stdout); err != nil {
+			errs = append(errs, &rules.KeyError{Key: "bitrix.webhook_url", Msg: err.Error()})
+		}
+		if len(errs) > 0 {
+			fmt.Fprintln(stderr, "supportgate: "+(&rules.Errors{Path: *path, Errs: errs}).Error())
 			return 1
 		}
 	}
@@ -85,6 +91,9 @@ func warnings(cfg *rules.Config) []string {
 	b := cfg.Bitrix
 	if (b.WebhookURL != "" || b.WebhookURLFile != "") && b.ApplicationToken == "" && b.ApplicationTokenFile == "" {
 		out = append(out, "bitrix.application_token is empty: every event call from Bitrix24 will get 401 (copy it from the outgoing webhook)")
+	}
+	if cfg.Upstream.Notify == "" {
+		out = append(out, "upstream.notify is empty: a forward_to the mailbox server refuses holds mail with only a log line to say so (set an admin address)")
 	}
 	if b.WebhookURL != "" && b.FolderID == 0 {
 		out = append(out, "bitrix.folder_id is 0: attachments are not uploaded to Bitrix24")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"supportgate/bitrix/bitrixtest"
+	"supportgate/mailtest"
 )
 
 func cli(args ...string) (int, string, string) {
@@ -79,7 +80,8 @@ func TestVersion(t *testing.T) {
 func TestCheckOnline(t *testing.T) {
 	portal := bitrixtest.New(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "127.0.0.1:2525", "127.0.0.1:2526")
+	up := mailtest.Start(t, false)
+	cfg := writeConfig(t, dir, "127.0.0.1:2525", up.Addr())
 	text, _ := os.ReadFile(cfg)
 	good := string(text) + "[bitrix]\nwebhook_url = \"" + portal.WebhookURL() + "\"\nresponsible_id = 1\n"
 	os.WriteFile(cfg, []byte(good), 0o600)

@@ -32,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(rest, stdout, stderr)
 	case "explain":
 		return cmdExplain(rest, stdout, stderr)
+	case "held":
+		return cmdHeld(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -50,6 +52,8 @@ func usage(w io.Writer) {
   supportgate check   -config config.toml    validate the config
   supportgate explain -config config.toml [-render] message.eml
                                              dry-run the rules on one message
+  supportgate held    -config config.toml [-drop QUEUEID]
+                                             list (or drop) messages held for a config error
   supportgate version
 `)
 }
