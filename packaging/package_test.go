@@ -132,6 +132,7 @@ func TestPackageContents(t *testing.T) {
 		"./etc/supportgate/config.toml", "./etc/supportgate/contacts.csv",
 		"./etc/supportgate/templates/autoreply.en.html", "./etc/supportgate/templates/autoreply.ru.html",
 		"./etc/supportgate/templates/logo.png",
+		"./usr/share/doc/supportgate/README.md", "./usr/share/doc/supportgate/docs/CONTRACT.md",
 	} {
 		if !strings.Contains(list, " "+p+"\n") {
 			t.Errorf("the package lacks %s:\n%s", p, list)
