@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-short fuzz bench lint demo clean
+.PHONY: build test test-short fuzz bench lint demo package clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/supportgate ./cmd/supportgate
@@ -45,5 +45,23 @@ lint:
 demo: build
 	bash scripts/demo.sh
 
+# The Debian package: a static binary, the unit, the man page and an example
+# config under /etc/supportgate (packaging/nfpm.yaml). nfpm is built from
+# source through the Go module proxy at the pinned version; nothing else is
+# downloaded. The .deb lands in $(DIST).
+NFPM         ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DIST         ?= dist
+# Debian versions must start with a digit; git describe may give a bare hash.
+DEB_VERSION  ?= 0.0~git$(subst -,.,$(VERSION))
+GOARCH       ?= $(shell $(GO) env GOARCH)
+package:
+	mkdir -p bin/package $(DIST)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath \
+	  -ldflags "-s -w $(LDFLAGS)" -o bin/package/supportgate ./cmd/supportgate
+	gzip -9n -c packaging/supportgate.8 > bin/package/supportgate.8.gz
+	SUPPORTGATE_DEB_VERSION=$(DEB_VERSION) GOARCH=$(GOARCH) \
+	  $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DIST)/
+	@ls -l $(DIST)/supportgate_*.deb
+
 clean:
-	rm -rf bin demo-state
+	rm -rf bin demo-state dist

@@ -1,6 +1,7 @@
 # postfix.sh — sourced by run.sh (uses its log/load/start_sink/wait_sink and its trap).
 # Step f: Postfix on loopback, measured twice:
-#   1. ../shared/bench/postfix-anchor.sh sections sink/postfix/hold (smtp-source, its own
+#   1. the workspace's ../shared/bench/postfix-anchor.sh, when present (docs/benchmarks.md
+#      says what it does), sections sink/postfix/hold (smtp-source, its own
 #      smtp-sink and private Postfix instance under $WORK/pfbench), raw rows kept;
 #   2. the same instance restarted with a smtpload sink as next hop, driven by smtpload in
 #      relay and hold mode, so Postfix gets p50/p99 from the very client supportgate got.

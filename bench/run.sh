@@ -9,7 +9,8 @@
 #   d  RSS run: RSS_SESSIONS sessions each send one RSS_SIZE message; supportgate's
 #      VmRSS is sampled every 100 ms (done first, so VmHWM also means "peak so far")
 #   e  throughput: smtpload, CONCS x SIZES, conn mode, against supportgate and the sink
-#   f  Postfix (root + postfix + smtp-source + ../shared/bench/postfix-anchor.sh):
+#   f  Postfix (root + postfix + smtp-source + the workspace's anchor script
+#      ../shared/bench/postfix-anchor.sh when present; method: docs/benchmarks.md):
 #      the anchor script (smtp-source: sink, postfix relay, hold), then the same Postfix
 #      instance again with smtpload in relay and hold mode, for p50/p99
 #   g  side-by-side table -> results/summary.txt (and stdout)

@@ -49,7 +49,7 @@ func TestAddCommentRoundTrip(t *testing.T) {
 }
 
 // The wire body of task.commentitem.* must carry TASKID first: the portal
-// reads the values by position (API.md §1.3).
+// reads the values by position (docs/bitrix24.md §1.3).
 func TestCommentArgsArePositionalOnTheWire(t *testing.T) {
 	p := bitrixtest.New(t)
 	c := newClient(t, p)

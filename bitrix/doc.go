@@ -6,8 +6,9 @@
 // specialists' answers (old-card forum comments and new-card chat messages)
 // and parsing the outgoing-webhook events Bitrix24 posts to us.
 //
-// The notes in shared/bitrix24/API.md are the source of truth for the wire
-// details; comments here cite its sections (§) where a choice is not obvious.
+// docs/bitrix24.md is the source of truth for the wire details; a bare §
+// in this package (and in bitrixtest) cites a section of that file, where a
+// choice is not obvious.
 //
 // Two rules shape the code:
 //

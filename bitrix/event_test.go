@@ -10,7 +10,7 @@ import (
 	"supportgate/bitrix/bitrixtest"
 )
 
-// The body of API.md §4.2, encoded as the portal sends it.
+// The body of docs/bitrix24.md §4.2, encoded as the portal sends it.
 const docEventBody = "event=ONTASKCOMMENTADD&event_handler_id=975&data%5BFIELDS_BEFORE%5D=undefined" +
 	"&data%5BFIELDS_AFTER%5D%5BID%5D=123&data%5BFIELDS_AFTER%5D%5BTASK_ID%5D=555" +
 	"&data%5BIS_ACCESSIBLE_BEFORE%5D=N&data%5BIS_ACCESSIBLE_AFTER%5D=undefined&ts=1766047124" +

@@ -91,7 +91,7 @@ func AutoReply(p ReplyParams) ([]byte, error) {
 		{"In-Reply-To", idList(irt)},
 		{"References", idList(refs)},
 		// RFC 3834 §5 and the loop stoppers of older responders (Exchange,
-		// procmail-style X-Loop): autoreply-and-threading.md §2.
+		// procmail-style X-Loop): docs/autoreply-rules.md §2.
 		{"Auto-Submitted", "auto-replied"},
 		{"X-Auto-Response-Suppress", "All"},
 		{"Precedence", "bulk"},

@@ -20,7 +20,7 @@ const DefaultSubject = "[autoreply] {{.Subject}}{{if .TaskID}} [#{{.TaskID}}]{{e
 //go:embed templates/autoreply.ru.html templates/autoreply.en.html templates/logo.png
 var defaultFS embed.FS
 
-// TemplateData is what the subject and HTML templates see (CONTRACT.md).
+// TemplateData is what the subject and HTML templates see (docs/CONTRACT.md §4).
 type TemplateData struct {
 	Greeting string // contact name when known, else the sender's address
 	Name     string

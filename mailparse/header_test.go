@@ -6,8 +6,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-// Cases 41 and 42 of autoreply-and-threading.md, plus the other charsets
-// and malformations of §6.
+// Cases 41 and 42 of docs/autoreply-rules.md §7, plus the other charsets
+// and malformations of its §6.
 func TestDecodeHeader(t *testing.T) {
 	cp := func(s string) string { return enc(t, charmap.Windows1251, s) }
 	koi := func(s string) string { return enc(t, charmap.KOI8R, s) }

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Cases 31-33: the ids threading matches on, from clean and messy fields.
+// Cases 31-33 (docs/autoreply-rules.md §7): the ids threading matches on, from clean and messy fields.
 func TestMessageIDs(t *testing.T) {
 	tests := []struct {
 		in   string

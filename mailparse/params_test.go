@@ -15,7 +15,8 @@ func pct(raw string) string {
 	return b.String()
 }
 
-// Cases 43-46 and the other parameter malformations of §6.
+// Cases 43-46 and the other parameter malformations of
+// docs/autoreply-rules.md (§7, §6).
 func TestParseMediaTypeFilenames(t *testing.T) {
 	const name = "Договор 5.pdf"
 	cp := enc(t, charmap.Windows1251, name)

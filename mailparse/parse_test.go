@@ -143,7 +143,7 @@ func TestMissingClosingBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Case 45 (unquoted name beside the boundary) and 47 (label
+	// Case 45 of docs/autoreply-rules.md §7 (unquoted name beside the boundary) and 47 (label
 	// windows-1251, bytes UTF-8) are in the same message.
 	if m.Text != "Текст в UTF-8 хотя заявлен cp1251" {
 		t.Errorf("Text = %q", m.Text)

@@ -10,7 +10,7 @@ import (
 )
 
 // subjectPrefixes are the reply/forward tokens stripped by
-// NormalizeSubject, from the table in autoreply-and-threading.md §3.
+// NormalizeSubject, from the table in docs/autoreply-rules.md §3.
 // Matching is case-insensitive and needs the ':' after the token, so
 // "Ответ на вопрос" and "Note: meeting" survive. We do not follow the
 // greedy "any ≤4-letter word before a colon" rule of some parsers: it

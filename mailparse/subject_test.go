@@ -2,7 +2,8 @@ package mailparse
 
 import "testing"
 
-// Cases 36 and 37, plus the §3 rules: counters, full-width colon, list
+// Cases 36 and 37 of docs/autoreply-rules.md §7, plus its §3 rules:
+// counters, full-width colon, list
 // tags, [fwd: …], (fwd), French spacing.
 func TestNormalizeSubject(t *testing.T) {
 	tests := []struct{ in, want string }{

@@ -106,8 +106,8 @@ func policyOf(c *rules.Config) rules.Policy {
 	}
 }
 
-// matchThread finds the conversation a message continues (reference §3,
-// CONTRACT.md): first the Message-IDs it answers (In-Reply-To, then
+// matchThread finds the conversation a message continues (docs/autoreply-rules.md
+// §3, docs/CONTRACT.md §5): first the Message-IDs it answers (In-Reply-To, then
 // References newest first), then a [#task] tag in the subject. A
 // Message-ID is proof enough (ours are random, and a customer's are known
 // only to those they wrote to); a tag is guessable, so it counts only

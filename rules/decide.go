@@ -6,8 +6,8 @@ package rules
 // counter, authentication verdict), so `explain` and the live path give the
 // same answer and the table tests need no store, clock or network.
 //
-// Sources for every rule: shared/reference/autoreply-and-threading.md §1
-// (rows 1-16) and the CONTRACT.md table. Where products disagree we pick:
+// Sources for every rule: docs/autoreply-rules.md §1 (rows 1-16) and the
+// table of docs/CONTRACT.md §5. Where products disagree we pick:
 //   - Auto-Submitted: any instance whose first token is not "no" is a robot
 //     (FreeScout wrongly treats "no" as a robot, Zammad misses auto-notified).
 //   - Precedence: only bulk/list/junk/auto_reply (Znuny wrongly takes any).
@@ -15,7 +15,7 @@ package rules
 //     ticket acknowledgement, not an out-of-office notice, so OOF, DR, RN
 //     do not apply (MS-OXCMAIL 2.1.3.2.20). It never costs a task: it rides
 //     on ordinary mail from people.
-//   - postmaster@ is a robot (CONTRACT.md), although RFC 5230 §4.6 says it
+//   - postmaster@ is a robot (docs/CONTRACT.md §5), although RFC 5230 §4.6 says it
 //     is usually a human: in support mail it only ever sends reports.
 
 import (

@@ -141,7 +141,7 @@ func TestDecideTable(t *testing.T) {
 		{"known thread", "person.eml", known, Decision{Reason: ReasonKnownThread, Task: TaskComment}},
 		{"answers specialist", "person.eml", func(in *Input, _ *Policy) { in.AnswersSpecialist = true },
 			Decision{Reason: ReasonAnswersSpecialist, Task: TaskCreate}},
-		// postmaster is a robot for us (CONTRACT.md), although RFC 5230 calls it human.
+		// postmaster is a robot for us (docs/CONTRACT.md §5), although RFC 5230 calls it human.
 		{"postmaster", "postmaster.eml", nil, Decision{Reason: ReasonRobotSender, Task: TaskNone, Robot: true}},
 		{"m365 forward", "m365-forward.eml", nil, Decision{Reason: ReasonForwardedByRule, Task: TaskCreate}},
 		{"m365 forward replied", "m365-forward.eml", func(_ *Input, p *Policy) { p.ReplyToForwardedRules = true },
@@ -208,7 +208,7 @@ func personInput(h Header) Input {
 	}
 }
 
-// TestRobotHeaders covers test cases 4-7 and 12-13: every header form alone.
+// TestRobotHeaders covers cases 4-7 and 12-13 of docs/autoreply-rules.md §7: every header form alone.
 func TestRobotHeaders(t *testing.T) {
 	const mid = "Message-ID: <x@client.example>"
 	tests := []struct {

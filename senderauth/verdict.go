@@ -38,7 +38,7 @@ func ValidPolicy(p string) bool {
 //
 // A temporary DNS error is never a pass, and never a fail either: under
 // "pass" it stops the reply, under "not-fail" (which stops only on a
-// fail, CONTRACT.md) it lets the reply go, with reason auth-temperror so
+// fail, docs/CONTRACT.md §3.12) it lets the reply go, with reason auth-temperror so
 // the log says why the sender was not checked. Otherwise a resolver
 // outage on our side would silence every acknowledgement.
 //

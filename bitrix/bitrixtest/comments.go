@@ -12,7 +12,7 @@ func init() {
 }
 
 // The legacy task.* router passes parameter values BY POSITION and drops
-// their names (API.md §1.3), so these handlers only ever look at
+// their names (docs/bitrix24.md §1.3), so these handlers only ever look at
 // c.params.values(). A client that sends {"FIELDS":…, "TASKID":…} gets
 // FIELDS as the task id, and the error a real portal gives for that.
 

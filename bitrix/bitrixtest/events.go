@@ -13,7 +13,7 @@ import (
 var eventClient = &http.Client{Timeout: 10 * time.Second}
 
 // FireCommentEvent posts ONTASKCOMMENTADD for an old-card comment to
-// handlerURL, exactly as the portal's outgoing webhook does (API.md §4.2):
+// handlerURL, exactly as the portal's outgoing webhook does (docs/bitrix24.md §4.2):
 // form-encoded, PHP-bracket keys in the portal's order, "undefined" for
 // missing parts. Like the portal it does not retry. The caller closes the
 // response body.

@@ -10,7 +10,7 @@ import (
 )
 
 // omap is a PHP array: an ordered map. The order matters because
-// task.commentitem.* reads its arguments by position (API.md §1.3), so
+// task.commentitem.* reads its arguments by position (docs/bitrix24.md §1.3), so
 // params are never kept in a Go map alone. Values are string, json.Number,
 // bool, nil or *omap. JSON arrays become omaps with keys "0", "1", ...
 type omap struct {

@@ -1,6 +1,6 @@
 // Package bitrixtest is a fake Bitrix24 portal for tests: an httptest
 // server that speaks the inbound-webhook REST protocol the way a real
-// portal does (shared/bitrix24/API.md §9), keeps its state in memory, and
+// portal does (docs/bitrix24.md §9; a bare § here cites that file), keeps its state in memory, and
 // can post outgoing-webhook events to a handler.
 //
 // It is meant to catch client mistakes, so it is strict where the real
@@ -170,7 +170,7 @@ const isoTime = "2006-01-02T15:04:05-07:00"
 
 // SetEmptyAttachments picks how a comment without files shows
 // ATTACHED_OBJECTS: "{}" (docs, the default), "[]" (PHP empty array) or
-// "absent". Clients must cope with all three (API.md §10).
+// "absent". Clients must cope with all three (docs/bitrix24.md §10).
 func (p *Portal) SetEmptyAttachments(style string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

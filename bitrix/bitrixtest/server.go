@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// apiError is a portal error answer (API.md §1.5).
+// apiError is a portal error answer (docs/bitrix24.md §1.5).
 type apiError struct {
 	status int
 	code   string

@@ -58,7 +58,7 @@ func TestCheckRefusesPasswordInClear(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "outbound.tls") || !strings.Contains(errs, "in clear") || strings.Contains(errs, "s3cret") {
 		t.Fatalf("password in clear: %d %s", code, errs)
 	}
-	if code := cmdServe([]string{"-config", cfg}, &strings.Builder{}); code != 1 {
+	if code := cmdServe([]string{"-config", cfg}, &strings.Builder{}, &strings.Builder{}); code != 1 {
 		t.Errorf("serve started with a password in clear (exit %d)", code)
 	}
 }

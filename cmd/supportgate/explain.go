@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -27,8 +26,7 @@ import (
 // thread state is read from the database read-only, or, when the running
 // gateway holds it, from a throwaway copy of nothing (and it says so).
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("explain", stderr)
 	path := configFlag(fs)
 	render := fs.Bool("render", false, "also print the auto-reply that would be sent")
 	from := fs.String("from", "", "envelope sender (default: Return-Path, else From)")
@@ -39,8 +37,8 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	// flag package stops at the first argument, so parse what follows it.
 	var files []string
 	for rest := args; ; rest = fs.Args()[1:] {
-		if err := fs.Parse(rest); err != nil {
-			return 2
+		if code, ok := parseFlags(fs, rest, stdout, stderr); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break

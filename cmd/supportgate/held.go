@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,12 +14,11 @@ import (
 // it. It opens the database, so the gateway must be stopped; to retry
 // held messages instead, fix the config and reload the running gateway.
 func cmdHeld(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("held", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("held", stderr)
 	path := configFlag(fs)
 	drop := fs.String("drop", "", "queue id of a held message to give up (its forward is dropped, no DSN)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	cfg, err := rules.Load(*path)
 	if err != nil {

@@ -27,35 +27,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return cmdServe(rest, stderr)
+		return cmdServe(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
 	case "explain":
 		return cmdExplain(rest, stdout, stderr)
 	case "held":
 		return cmdHeld(rest, stdout, stderr)
-	case "version", "-version", "--version":
+	case "version":
+		return cmdVersion(rest, stdout, stderr)
+	case "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
-	case "help", "-h", "--help":
+	case "help":
+		return cmdHelp(rest, stdout, stderr)
+	case "-h", "-help", "--help":
 		usage(stdout)
 		return 0
 	}
 	fmt.Fprintf(stderr, "supportgate: unknown command %q\n", cmd)
 	usage(stderr)
 	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage:
-  supportgate serve   -config config.toml    run the SMTP and HTTP listeners
-  supportgate check   -config config.toml    validate the config
-  supportgate explain -config config.toml [-render] message.eml
-                                             dry-run the rules on one message
-  supportgate held    -config config.toml [-drop QUEUEID]
-                                             list (or drop) messages held for a config error
-  supportgate version
-`)
 }
 
 // configFlag registers -config (which Go's flag package also reads as
