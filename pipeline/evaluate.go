@@ -20,8 +20,11 @@ type Evaluation struct {
 	Thread    *store.Thread
 	Match     string // how the thread was found, for logs and explain
 	Duplicate bool   // this Message-ID already arrived: do nothing twice
-	Auth      rules.AuthVerdict
-	Decision  rules.Decision
+	// TagRefused: the subject named a thread's [#task], but the sender
+	// is not proven, so the message starts a new, unverified thread.
+	TagRefused bool
+	Auth       rules.AuthVerdict
+	Decision   rules.Decision
 }
 
 // Evaluate matches the thread and runs the rules. tx is read-only here.
@@ -141,7 +144,12 @@ func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialis
 		}
 		ev.Thread = t
 		ev.Match = "message-id <" + id + "> (" + e.Kind + ")"
-		if !t.IsParticipant(ev.Sender) {
+		switch {
+		case ev.Auth.Result == rules.AuthFail:
+			ev.Match += ", sender not authenticated: comment carries a warning, no participant added"
+		case ev.Auth.Identity == rules.IdentityUnverified:
+			ev.Match += ", sender not proven: no participant added"
+		case !t.IsParticipant(ev.Sender):
 			ev.Match += ", a new participant"
 		}
 		if e.Kind == store.IDNotification || e.Kind == store.IDJournal {
@@ -154,10 +162,17 @@ func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialis
 		if err != nil {
 			return false, err
 		}
-		if t != nil && t.IsParticipant(ev.Sender) {
+		switch {
+		case t == nil:
+		case ev.Auth.Identity == rules.IdentityUnverified:
+			// A forged From of a real participant is exactly the
+			// hijack: the tag counts only from a proven sender.
+			ev.TagRefused = true
+			ev.Match = "ignored subject tag [#" + itoa(id) + "]: sender not authenticated (" + ev.Auth.Reason + "): a new, unverified thread"
+		case t.IsParticipant(ev.Sender):
 			ev.Thread = t
 			ev.Match = "subject tag [#" + itoa(id) + "]"
-		} else if t != nil {
+		default:
 			ev.Match = "ignored subject tag [#" + itoa(id) + "]: sender is not in that thread"
 		}
 	}

@@ -74,6 +74,30 @@ const (
 type AuthVerdict struct {
 	Result AuthResult
 	Reason string // free text for logs and explain, e.g. "dmarc=fail header.from=x"
+	// Identity says whether the From address is proven (DMARC pass, or
+	// SPF/DKIM aligned with From). Threading trusts a [#task] tag only
+	// from a proven sender.
+	Identity Identity
+}
+
+// Identity is whether a message's From address is proven to be its
+// sender's.
+type Identity int
+
+const (
+	IdentityUnchecked  Identity = iota // checks off ([auth] autoreply = "off"), or not run (explain without -ip)
+	IdentityVerified                   // DMARC pass, or SPF/DKIM aligned with the From domain
+	IdentityUnverified                 // checked, and not proven (failed, none, or DNS trouble)
+)
+
+func (i Identity) String() string {
+	switch i {
+	case IdentityVerified:
+		return "verified"
+	case IdentityUnverified:
+		return "unverified"
+	}
+	return "unchecked"
 }
 
 // Input is everything known about one message when the decision is made.
