@@ -32,6 +32,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(rest, stdout, stderr)
 	case "explain":
 		return cmdExplain(rest, stdout, stderr)
+	case "db":
+		return cmdDB(rest, stdout, stderr)
+	case "console-user":
+		return cmdConsoleUser(rest, os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -50,6 +54,10 @@ func usage(w io.Writer) {
   supportgate check   -config config.toml    validate the config
   supportgate explain -config config.toml [-render] message.eml
                                              dry-run the rules on one message
+  supportgate db check -config config.toml   check the database (bbolt consistency check)
+  supportgate db backup -config config.toml FILE
+                                             a consistent copy, online when the gateway runs
+  supportgate console-user NAME < password   a line for [console] users_file
   supportgate version
 `)
 }

@@ -1,0 +1,44 @@
+package rules
+
+import "net"
+
+// validateHostile checks the keys of the hostile-sender defences (issue
+// 14): the console listener and its logins, and the flood caps.
+func (c *Config) validateHostile(add func(key, format string, a ...any), hostPort func(key, v string, required bool), file func(key, v string)) {
+	hostPort("console.listen", c.Console.Listen, true)
+	file("console.users_file", c.Console.UsersFile)
+	if c.Console.Listen != "" && !LoopbackListen(c.Console.Listen) && c.Console.UsersFile == "" {
+		add("console.users_file", "required when console.listen (%s) is not a loopback address: the console shows thread state and makes backups", c.Console.Listen)
+	}
+	for _, k := range []struct {
+		key string
+		v   int
+	}{
+		{"smtp.max_messages_per_connection", c.SMTP.MaxMessagesPerConnection},
+		{"smtp.max_messages_per_ip", c.SMTP.MaxMessagesPerIP},
+		{"autoreply.max_per_client", c.Autoreply.MaxPerClient},
+		{"bitrix.max_files", c.Bitrix.MaxFiles},
+	} {
+		if k.v < 0 {
+			add(k.key, "must not be negative (0 = no cap)")
+		}
+	}
+	if c.Bitrix.MaxFilesBytes < 0 {
+		add("bitrix.max_files_bytes", "must not be negative (0 = no cap)")
+	}
+}
+
+// LoopbackListen reports whether a listen address binds loopback only
+// ("127.0.0.1:8026", "[::1]:8026", "localhost:8026"); "" host or
+// 0.0.0.0 listen everywhere.
+func LoopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
