@@ -151,6 +151,7 @@ func (w *walker) keep(n int) bool {
 }
 
 func (w *walker) addAttachment(a Attachment) {
+	a.Filename = CleanFileName(a.Filename)
 	if w.keep(len(a.Data)) {
 		w.msg.Attachments = append(w.msg.Attachments, a)
 	}

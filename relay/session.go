@@ -46,6 +46,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return s.refuse(errNeedTLS, "from", from)
 		}
 	}
+	if hasControl(from) {
+		// go-smtp passes NUL and friends through; SPF would check a
+		// different name than the one we reply to (issue 14).
+		return s.refuse(errControlChar, "from", from)
+	}
 	if from != "" {
 		if _, err := mail.ParseAddress("<" + from + ">"); err != nil && !looseAddr(from) {
 			return s.refuse(errBadSender, "from", from)
@@ -62,6 +67,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
+// hasControl reports a C0 control character or DEL in an address: no
+// address has one, and a NUL cuts it short for C code downstream.
+func hasControl(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if a[i] < 0x20 || a[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
 // looseAddr accepts what real senders use but net/mail refuses (quoted
 // local parts with odd characters, SMTPUTF8 addresses): we must never lose a
 // customer's mail over address pedantry, only refuse what is clearly junk.
@@ -71,6 +87,9 @@ func looseAddr(a string) bool {
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if hasControl(to) {
+		return s.refuse(errControlChar, "rcpt", to)
+	}
 	if !looseAddr(to) {
 		return s.refuse(errBadRcpt, "rcpt", to)
 	}

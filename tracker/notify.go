@@ -88,7 +88,7 @@ func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !bitrix.VerifyToken(ev, t.appToken()) {
-		t.log.Warn("bitrix24 event with a wrong application token", "remote", r.RemoteAddr, "event", ev.Name)
+		t.badTokens.note(t.log, r.RemoteAddr, ev.Name, badTokenNow)
 		http.Error(w, "wrong application token", http.StatusUnauthorized)
 		return
 	}

@@ -2,6 +2,9 @@ package tracker
 
 import (
 	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
 
 	"supportgate/store"
 )
@@ -25,3 +28,34 @@ func warningLine(w string) string {
 	}
 	return "[B]⚠ " + escapeBBCode(w) + "[/B]\n"
 }
+
+// badTokenLog turns a flood of events with a wrong application token
+// into one WARN line a minute with a count (each still gets 401): one
+// loop wrote 6,006 lines (issue 14).
+type badTokenLog struct {
+	mu     sync.Mutex
+	last   time.Time // when the last line was written
+	count  int       // events since
+	remote string    // the latest one's address
+}
+
+const badTokenEvery = time.Minute
+
+// note counts one event; now is the zero time except in tests.
+func (b *badTokenLog) note(log *slog.Logger, remote, event string, now time.Time) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.count++
+	b.remote = remote
+	if !b.last.IsZero() && now.Sub(b.last) < badTokenEvery {
+		return
+	}
+	log.Warn("bitrix24 events with a wrong application token", "count", b.count, "since", b.last, "remote", remote, "event", event)
+	b.last, b.count = now, 0
+}
+
+// badTokenNow is the zero time: note reads the clock.
+var badTokenNow time.Time
