@@ -57,6 +57,12 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 			return nil, err
 		}
 	}
+	clientRecent := 0
+	if k := clientKey(m.ClientIP); c.Autoreply.MaxPerClient > 0 && k != "" {
+		if clientRecent, err = store.CountRecent(tx, k, now.Add(-c.Autoreply.Window.D()), false); err != nil {
+			return nil, err
+		}
+	}
 	in := rules.Input{
 		EnvelopeFrom:        m.From,
 		EnvelopeRcpts:       m.Rcpts,
@@ -70,6 +76,7 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 		ThreadKnown:         ev.Thread != nil,
 		AnswersSpecialist:   answers,
 		SenderRecentReplies: recent,
+		ClientRecentReplies: clientRecent,
 		Auth:                auth,
 	}
 	if len(pm.ReplyTo) > 0 {
@@ -102,6 +109,7 @@ func policyOf(c *rules.Config) rules.Policy {
 		ExcludeAddresses:      c.Rules.ExcludeAddresses,
 		TeamDomains:           c.Rules.TeamDomains,
 		MaxPerSender:          c.Autoreply.MaxPerSender,
+		MaxPerClient:          c.Autoreply.MaxPerClient,
 		ReplyToForwardedRules: c.Rules.ReplyToForwarded,
 		LoopID:                loopID(c),
 		TrustSpamHeaders:      c.Rules.TrustSpamHeaders,

@@ -177,22 +177,66 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 		}
 	}
 	if d.AutoReply && c.Autoreply.Enabled && m.From != "" {
-		n := 0
-		if c.Autoreply.MaxPerSender > 0 {
-			if n, err = store.CountRecent(tx, senderKey(m.From), time.Now().Add(-c.Autoreply.Window.D()), true); err != nil {
-				return err
-			}
+		reason, err := replyCaps(tx, c, m, time.Now())
+		if err != nil {
+			return err
 		}
-		if c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender {
+		if reason == "" {
 			jobs = append(jobs, autoReplyJob(t.ID, m, pm))
 		} else {
-			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", rules.ReasonRateLimit)
+			// Counted by a message processed meanwhile (the decision
+			// saw the counters before it).
+			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", reason, "client", m.ClientIP)
 		}
 	}
 	if len(jobs) == 0 {
 		return nil
 	}
 	return store.AddJobs(tx, m.ID, jobs...)
+}
+
+// replyCaps applies the reply counters, in the writing transaction (two
+// process jobs run side by side): per envelope sender, and per client
+// IP, since 300 forged senders on one connection are one client. ""
+// means the reply goes, and it is counted against both.
+func replyCaps(tx *bolt.Tx, c *rules.Config, m *store.Message, now time.Time) (string, error) {
+	since := now.Add(-c.Autoreply.Window.D())
+	caps := []struct {
+		max    int
+		key    string
+		reason string
+	}{
+		{c.Autoreply.MaxPerSender, senderKey(m.From), rules.ReasonRateLimit},
+		{c.Autoreply.MaxPerClient, clientKey(m.ClientIP), rules.ReasonClientRateLimit},
+	}
+	for _, k := range caps {
+		if k.max <= 0 || k.key == "" {
+			continue
+		}
+		n, err := store.CountRecent(tx, k.key, since, false)
+		if err != nil {
+			return "", err
+		}
+		if n >= k.max {
+			return k.reason, nil
+		}
+	}
+	for _, k := range caps {
+		if k.max > 0 && k.key != "" {
+			if _, err := store.CountRecent(tx, k.key, since, true); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "", nil
+}
+
+// clientKey is the per-client reply counter's prefix ("" without an IP).
+func clientKey(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	return "arc:" + ip + ":"
 }
 
 // unverifiedWarning is the line a task of an unverified thread carries.

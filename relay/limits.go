@@ -26,6 +26,8 @@ type limiter struct {
 	byIP      map[string]int
 	recent    map[string][]time.Time // connections per IP in the last minute
 	senders   map[string][]time.Time // messages per sender in the last hour
+	perIPMsgs int
+	ipMsgs    map[string][]time.Time // messages per client IP in the last hour
 }
 
 func newLimiter(c *rules.Config) *limiter {
@@ -39,6 +41,7 @@ func (l *limiter) update(c *rules.Config) {
 	defer l.mu.Unlock()
 	l.maxConns, l.maxPerIP = c.SMTP.MaxConnections, c.SMTP.MaxConnectionsPerIP
 	l.perMinute, l.perSender = c.SMTP.MaxConnectionsPerMinute, c.SMTP.MaxMessagesPerSender
+	l.perIPMsgs = c.SMTP.MaxMessagesPerIP
 }
 
 // admit decides on a new connection; "" means yes, else the limit hit.
@@ -48,10 +51,10 @@ func (l *limiter) admit(ip string, now time.Time) string {
 	if l.open >= l.maxConns {
 		return "connections"
 	}
-	if l.byIP[ip] >= l.maxPerIP {
+	if l.byIP[ip] >= l.maxPerIP && l.perIPLimitsApply(ip) {
 		return "connections-per-ip"
 	}
-	if l.perMinute > 0 {
+	if l.perMinute > 0 && l.perIPLimitsApply(ip) {
 		r := prune(l.recent[ip], now.Add(-time.Minute))
 		if len(r) >= l.perMinute {
 			l.recent[ip] = r
@@ -146,9 +149,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 
 type countedConn struct {
 	net.Conn
-	id      uint64
-	once    sync.Once
-	release func()
+	messagesCounter // MAIL commands on this connection (max_messages_per_connection)
+	id              uint64
+	once            sync.Once
+	release         func()
 }
 
 func (c *countedConn) Close() error {

@@ -30,13 +30,15 @@ type session struct {
 	ip    string
 	from  string
 	rcpts []string
+	held  int64 // bytes reserved against storage.max_queue_bytes
 }
 
 func (s *session) Reset() {
+	s.releaseHeld()
 	s.from, s.rcpts, s.cfg = "", nil, nil
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error { s.releaseHeld(); return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
@@ -58,6 +60,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if s.srv.queueFull(s.cfg) {
 		return s.refuse(errQueueFull, "from", from)
+	}
+	if err := s.floodCheck(); err != nil {
+		return s.refuse(err.(*smtp.SMTPError), "from", from)
+	}
+	// The announced size is reserved now (0 reserves the first step
+	// with the first bytes): a message that cannot fit is refused
+	// before its body is sent.
+	if opts != nil && opts.Size > 0 {
+		if err := s.hold(opts.Size); err != nil {
+			return s.refuse(errQueueFull, "from", from)
+		}
 	}
 	if s.srv.limits != nil && !s.srv.limits.allowSender(from) {
 		metrics.LimitHits.WithLabelValues("sender-per-hour").Inc()
@@ -128,6 +141,7 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 	start := time.Now()
 	sw := newSpool(s.srv.st.SpoolPath(id))
+	sw.grow = s.hold
 	proto := "ESMTP"
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		proto = "ESMTPS"
@@ -177,10 +191,11 @@ func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 		return err
 	}
 	sw.release()
+	s.srv.noteAccepted(sw.n)
+	s.releaseHeld() // now counted in spoolBytes
 	metrics.Accepted.Inc()
 	metrics.AcceptedBytes.Add(float64(sw.n))
 	metrics.AcceptLatency.Observe(time.Since(dataDone).Seconds())
-	s.srv.noteAccepted(sw.n)
 	log.Info("accepted", "from", s.from, "rcpts", s.rcpts, "size", sw.n, "jobs", len(jobs),
 		"commit_ms", float64(time.Since(dataDone).Microseconds())/1000)
 	return nil

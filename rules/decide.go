@@ -122,6 +122,7 @@ type Input struct {
 	ThreadKnown         bool // continues a thread the gateway knows
 	AnswersSpecialist   bool // replies to a specialist's / journaled message
 	SenderRecentReplies int  // auto-replies sent to this sender in the window
+	ClientRecentReplies int  // auto-replies caused by this client IP in the window
 	Auth                AuthVerdict
 }
 
@@ -144,6 +145,9 @@ type Policy struct {
 	// MaxPerSender caps replies per sender in the window: 0 means
 	// DefaultMaxPerSender, negative means no cap.
 	MaxPerSender int
+	// MaxPerClient caps replies caused by one client IP in the window
+	// (0: no cap).
+	MaxPerClient int
 	// ReplyToForwardedRules: mail a Microsoft 365 inbox rule forwarded is
 	// stamped Auto-Submitted: auto-generated. It always gets a task; this
 	// says whether it also gets the auto-reply.
@@ -242,6 +246,9 @@ func replyStop(in Input, h Header, p Policy, subject string, forwarded bool) str
 	}
 	if max > 0 && in.SenderRecentReplies >= max {
 		return ReasonRateLimit
+	}
+	if p.MaxPerClient > 0 && in.ClientRecentReplies >= p.MaxPerClient {
+		return ReasonClientRateLimit
 	}
 	return ""
 }
