@@ -71,7 +71,7 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return err
 	}
 	cfg := t.cfg.Get()
-	if err := t.upload(ctx, c, cfg, m.files(false), &d.uploads, save); err != nil {
+	if err := t.upload(ctx, c, cfg, m, false, &d.uploads, save); err != nil {
 		return err
 	}
 	if d.NewTask != nil {
@@ -85,6 +85,7 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 				escapeBBCode(strings.Join(names, ", ")) + ".[/I]"
 		}
 	}
+	text += strings.TrimRight(skippedNote(&d.uploads), "\n")
 	hash := textHash(text)
 	if !d.Sent.IsZero() {
 		id, err := t.findComment(ctx, c, d.Task, th.ChatID, hash, d.Sent)
