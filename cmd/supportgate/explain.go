@@ -16,6 +16,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"supportgate/console"
 	"supportgate/pipeline"
 	"supportgate/relay"
 	"supportgate/rules"
@@ -23,9 +24,11 @@ import (
 )
 
 // cmdExplain dry-runs the rules on one message: thread match, task action,
-// auto-reply and its reason. It sends nothing and writes nothing: the
-// thread state is read from the database read-only, or, when the running
-// gateway holds it, from a throwaway copy of nothing (and it says so).
+// auto-reply and its reason. It sends nothing and writes nothing. With a
+// gateway running, its console gives the live threads (the whole answer
+// when -config is the running config; otherwise the rules are read and
+// applied here, with this user's rights); without one the database is
+// read directly.
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -187,6 +190,11 @@ func checkMore(cfg *rules.Config, stdout io.Writer) error {
 	if cfg.DKIM.Domain != "" {
 		if _, err := relay.LoadDKIMKey(cfg.DKIM.KeyFile); err != nil {
 			return &rules.KeyError{Key: "dkim.key_file", Msg: err.Error()}
+		}
+	}
+	if cfg.Console.UsersFile != "" {
+		if _, err := console.LoadUsers(cfg.Console.UsersFile); err != nil {
+			return &rules.KeyError{Key: "console.users_file", Msg: err.Error()}
 		}
 	}
 	return pipeline.NewContacts(cfg.Contacts.File).Load()
