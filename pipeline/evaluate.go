@@ -58,7 +58,7 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 		}
 	}
 	clientRecent := 0
-	if k := clientKey(m.ClientIP); c.Autoreply.MaxPerClient > 0 && k != "" {
+	if k := clientKey(c, m.ClientIP); c.Autoreply.MaxPerClient > 0 && k != "" {
 		if clientRecent, err = store.CountRecent(tx, k, now.Add(-c.Autoreply.Window.D()), false); err != nil {
 			return nil, err
 		}

@@ -207,7 +207,7 @@ func replyCaps(tx *bolt.Tx, c *rules.Config, m *store.Message, now time.Time) (s
 		reason string
 	}{
 		{c.Autoreply.MaxPerSender, senderKey(m.From), rules.ReasonRateLimit},
-		{c.Autoreply.MaxPerClient, clientKey(m.ClientIP), rules.ReasonClientRateLimit},
+		{c.Autoreply.MaxPerClient, clientKey(c, m.ClientIP), rules.ReasonClientRateLimit},
 	}
 	for _, k := range caps {
 		if k.max <= 0 || k.key == "" {
@@ -231,9 +231,10 @@ func replyCaps(tx *bolt.Tx, c *rules.Config, m *store.Message, now time.Time) (s
 	return "", nil
 }
 
-// clientKey is the per-client reply counter's prefix ("" without an IP).
-func clientKey(ip string) string {
-	if ip == "" {
+// clientKey is the per-client reply counter's prefix ("" without an IP,
+// or for a client exempt from per-IP limits: a relay of ours).
+func clientKey(c *rules.Config, ip string) string {
+	if ip == "" || !c.PerIPLimitsApply(ip) {
 		return ""
 	}
 	return "arc:" + ip + ":"

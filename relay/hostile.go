@@ -18,11 +18,9 @@ var (
 	errIPMessages   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from your address; try again later"}
 )
 
-// perIPLimitsApply is the one question every per-client-IP limit asks
-// (connections at once and per minute, messages per connection and per
-// hour): a relay of our own in front sends everyone's mail from one
-// address, so it is exempt. Issue 13's [smtp] trusted_relays answers it.
-func (l *limiter) perIPLimitsApply(ip string) bool { return true }
+// perIPLimitsApply asks the config (rules.Config.PerIPLimitsApply, the
+// one predicate for every per-IP limit); l.mu is held.
+func (l *limiter) perIPLimitsApply(ip string) bool { return l.cfg == nil || l.cfg.PerIPLimitsApply(ip) }
 
 // allowIPMessage counts a MAIL against the per-IP hourly cap.
 func (l *limiter) allowIPMessage(ip string, now time.Time) bool {
@@ -64,7 +62,7 @@ func connOf(c net.Conn) *countedConn {
 // floodCheck applies the per-connection and per-IP message caps at MAIL;
 // nil lets the transaction start.
 func (s *session) floodCheck() error {
-	if !s.srv.limits.perIPLimitsApply(s.ip) {
+	if !s.cfg.PerIPLimitsApply(s.ip) {
 		return nil
 	}
 	if max := s.cfg.SMTP.MaxMessagesPerConnection; max > 0 {

@@ -28,6 +28,7 @@ type limiter struct {
 	senders   map[string][]time.Time // messages per sender in the last hour
 	perIPMsgs int
 	ipMsgs    map[string][]time.Time // messages per client IP in the last hour
+	cfg       *rules.Config          // for PerIPLimitsApply
 }
 
 func newLimiter(c *rules.Config) *limiter {
@@ -42,6 +43,7 @@ func (l *limiter) update(c *rules.Config) {
 	l.maxConns, l.maxPerIP = c.SMTP.MaxConnections, c.SMTP.MaxConnectionsPerIP
 	l.perMinute, l.perSender = c.SMTP.MaxConnectionsPerMinute, c.SMTP.MaxMessagesPerSender
 	l.perIPMsgs = c.SMTP.MaxMessagesPerIP
+	l.cfg = c
 }
 
 // admit decides on a new connection; "" means yes, else the limit hit.

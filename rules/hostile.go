@@ -28,6 +28,13 @@ func (c *Config) validateHostile(add func(key, format string, a ...any), hostPor
 	}
 }
 
+// PerIPLimitsApply is the one question every per-client-IP limit asks:
+// connections at once and per minute, messages per connection and per
+// hour (relay), auto-replies per client (pipeline). A relay of our own in
+// front sends everyone's mail from one address, so it must be exempt:
+// issue 13's [smtp] trusted_relays makes this false for those addresses.
+func (c *Config) PerIPLimitsApply(ip string) bool { return true }
+
 // LoopbackListen reports whether a listen address binds loopback only
 // ("127.0.0.1:8026", "[::1]:8026", "localhost:8026"); "" host or
 // 0.0.0.0 listen everywhere.
