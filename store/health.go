@@ -56,9 +56,24 @@ func precheck(dir, path string) error {
 		if n, _ := spoolFiles(dir); n > 0 {
 			return &DamagedError{Path: path, Why: fmt.Sprintf("the file is empty (0 bytes) but the spool holds %d message(s): it was truncated", n)}
 		}
+		if _, err := os.Stat(filepath.Join(dir, initMarker)); err == nil {
+			return &DamagedError{Path: path, Why: "the file is empty (0 bytes) but this storage dir held a database before (" + initMarker + "): it was truncated"}
+		}
 		return nil // a new storage dir whose first open was cut short: bbolt initialises it
 	}
 	return nil
+}
+
+// initMarker is written beside a database once it has been opened: a
+// later 0-byte database there is a truncated one, not a new store.
+const initMarker = "supportgate.db.initialized"
+
+func markInitialized(dir string) {
+	p := filepath.Join(dir, initMarker)
+	if _, err := os.Stat(p); err == nil {
+		return
+	}
+	os.WriteFile(p, []byte("a supportgate database lives here; a 0-byte supportgate.db beside this file is refused as truncated\n"), 0o600)
 }
 
 func spoolFiles(dir string) (int, error) {

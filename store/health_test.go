@@ -73,6 +73,13 @@ func TestEmptyFileRefusedUnlessNew(t *testing.T) {
 		t.Fatalf("new dir with an empty file: %v", err)
 	}
 	s.Close()
+	// Now the dir held a database: an empty file is a truncated one,
+	// even with nothing spooled.
+	os.Truncate(filepath.Join(dir, DBFile), 0)
+	if s, err := Open(dir); err == nil {
+		s.Close()
+		t.Fatal("a 0-byte database in a used storage dir opened as a new store")
+	}
 }
 
 func TestForeignFileRefused(t *testing.T) {

@@ -83,6 +83,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	markInitialized(dir)
 	s := &Store{db: db, dir: dir, reqs: make(chan *commitReq, 1024), done: make(chan struct{}), SyncDir: syncDir}
 	s.wg.Add(1)
 	go s.writer()
