@@ -35,6 +35,7 @@ fuzz:
 # Go benchmarks and the load run side by side with Postfix (bench/run.sh).
 bench: build
 	bash bench/run.sh
+	bash bench/rss-tasks.sh
 
 lint:
 	$(GO) vet ./...

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"supportgate/bitrix"
@@ -89,5 +91,38 @@ func TestFindContactByEmail(t *testing.T) {
 	p.FailNext("crm.duplicate.findbycomm", 403, "insufficient_scope")
 	if _, _, err = c.FindContactByEmail(ctx, "anna@customer.test"); !bitrix.IsAuth(err) {
 		t.Fatalf("no crm scope: err = %v", err)
+	}
+}
+
+// UploadFileFrom streams: the portal stores the same bytes as UploadFile
+// would, for sizes around base64's 3-byte groups and the encoder's
+// buffer; a wrong announced size fails instead of sending a short file;
+// a rate-limited upload is sent again (it was never run).
+func TestUploadFileFrom(t *testing.T) {
+	p := bitrixtest.New(t)
+	c := newClient(t, p)
+	ctx := context.Background()
+	for _, n := range []int{0, 1, 2, 3, 3071, 3072, 3073, 1 << 20} {
+		data := make([]byte, n)
+		_, _ = rand.Read(data)
+		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		id, err := c.UploadFileFrom(ctx, p.FolderID(), "f.bin", int64(n), open)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !bytes.Equal(p.File(id), data) {
+			t.Fatalf("%d bytes: stored bytes differ", n)
+		}
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("short")), nil }
+	if _, err := c.UploadFileFrom(ctx, p.FolderID(), "g.bin", 10, open); err == nil {
+		t.Error("a body shorter than announced was accepted")
+	}
+	p.FailNext("disk.folder.uploadfile", 503, "QUERY_LIMIT_EXCEEDED")
+	data := []byte("after a rate limit")
+	if id, err := c.UploadFileFrom(ctx, p.FolderID(), "h.txt", int64(len(data)), func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}); err != nil || !bytes.Equal(p.File(id), data) {
+		t.Errorf("after QUERY_LIMIT_EXCEEDED: %v", err)
 	}
 }

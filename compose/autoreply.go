@@ -58,10 +58,13 @@ func AutoReply(p ReplyParams) ([]byte, error) {
 	if from == "" {
 		return nil, errors.New("compose: auto-reply From is not a plain address")
 	}
+	p.Data.Subject = EchoSubject(p.Data.Subject)
 	subject, err := p.Templates.renderSubject(p.Data)
 	if err != nil {
 		return nil, err
 	}
+	// The template adds its words; still a sane length in all.
+	subject = cutRunes(subject, MaxEchoSubject+100)
 	body, err := p.Templates.renderHTML(p.Data)
 	if err != nil {
 		return nil, err

@@ -134,7 +134,7 @@ func Notification(p NotifyParams) ([]byte, string, error) {
 
 // replySubject is "Re: <subject> [#id]", without doubling either part.
 func replySubject(subject, taskID string) string {
-	s := cleanText(subject)
+	s := EchoSubject(subject)
 	if len(s) < 3 || !strings.EqualFold(s[:3], "re:") {
 		s = strings.TrimSpace("Re: " + s)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"supportgate/console"
 	"supportgate/metrics"
 	"supportgate/pipeline"
 	"supportgate/queue"
@@ -34,6 +35,8 @@ type Gateway struct {
 	Deliv    *relay.Deliverer
 	Pipeline *pipeline.Pipeline
 	Tracker  *tracker.Tracker
+	// Console is the operator's listener (explain, db check/backup).
+	Console *console.Server
 
 	httpSrv  *http.Server
 	httpLn   net.Listener
@@ -72,6 +75,11 @@ func New(cfg *rules.Config, log *slog.Logger) (*Gateway, error) {
 		st.Close()
 		return nil, fmt.Errorf("smtp.tls_cert: %w", err)
 	}
+	if g.Console, err = console.New(cfg, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	g.consoleRoutes(g.Console)
 	metrics.WatchQueueOnce(st)
 	return g, nil
 }
@@ -125,6 +133,9 @@ func (g *Gateway) Start() error {
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
+	if err := g.Console.Start(c.Console.Listen); err != nil {
+		return fmt.Errorf("console.listen: %w", err)
+	}
 	g.httpSrv = &http.Server{Handler: g.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
@@ -142,7 +153,7 @@ func (g *Gateway) Start() error {
 	g.mu.Lock()
 	g.ready = true
 	g.mu.Unlock()
-	g.Log.Info("supportgate started", "smtp", addr.String(), "http", g.httpLn.Addr().String(), "hostname", c.SMTP.Hostname)
+	g.Log.Info("supportgate started", "smtp", addr.String(), "http", g.httpLn.Addr().String(), "console", g.Console.Addr(), "hostname", c.SMTP.Hostname)
 	return nil
 }
 
@@ -162,6 +173,9 @@ func (g *Gateway) Errors() <-chan error { return g.errs }
 func (g *Gateway) SMTPAddr() string { return g.smtpAddr.String() }
 func (g *Gateway) HTTPAddr() string { return g.httpLn.Addr().String() }
 
+// ConsoleAddr is where the operator's console listens.
+func (g *Gateway) ConsoleAddr() string { return g.Console.Addr() }
+
 // Stop is the graceful shutdown: stop accepting, let open sessions finish
 // and running jobs complete within ctx, then close the store.
 func (g *Gateway) Stop(ctx context.Context) error {
@@ -172,6 +186,7 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	if g.httpSrv != nil {
 		g.httpSrv.Shutdown(ctx)
 	}
+	g.Console.Shutdown(ctx)
 	if g.cancel != nil {
 		g.cancel()
 	}
@@ -250,6 +265,7 @@ func restartKeys(old, c *rules.Config) []string {
 	}{
 		{"smtp.listen", old.SMTP.Listen, c.SMTP.Listen},
 		{"http.listen", old.HTTP.Listen, c.HTTP.Listen},
+		{"console.listen", old.Console.Listen, c.Console.Listen},
 		{"storage.dir", old.Storage.Dir, c.Storage.Dir},
 		{"queue.workers", old.Queue.Workers, c.Queue.Workers},
 	} {

@@ -38,7 +38,7 @@ max_messages_per_sender = 0
 
 [http]
 listen = "127.0.0.1:0"
-
+%s
 [storage]
 dir = %q
 
@@ -65,7 +65,16 @@ address = "sales@example.com"
 [log]
 level = "debug"
 %s
-`, filepath.Join(dir, "state"), upstream, smarthost, extra)
+`, consoleSection(extra), filepath.Join(dir, "state"), upstream, smarthost, extra)
+}
+
+// consoleSection puts the console on a free port unless extra has its
+// own [console] table (which must then say listen).
+func consoleSection(extra string) string {
+	if strings.Contains(extra, "[console]") {
+		return ""
+	}
+	return "\n[console]\nlisten = \"127.0.0.1:0\"\n"
 }
 
 // newEnv starts a gateway; extra is TOML added to the base. Sender

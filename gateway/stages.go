@@ -73,10 +73,10 @@ func (g *Gateway) janitor(ctx context.Context) {
 	}
 }
 
-// moreRoutes adds Bitrix24's event endpoint.
+// moreRoutes adds Bitrix24's event endpoint. (explain is on the console
+// listener only: see console.go.)
 func (g *Gateway) moreRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /bitrix/event", g.Tracker.EventHandler())
-	mux.HandleFunc("POST /explain", g.explain)
 }
 
 // reloadStages applies a new config to the stages; an error refuses the
@@ -85,7 +85,7 @@ func (g *Gateway) reloadStages(c *rules.Config) error {
 	if err := g.Pipeline.Reload(c); err != nil {
 		return err
 	}
-	return nil
+	return g.Console.SetConfig(c)
 }
 
 // afterReload runs once the new config is in force.

@@ -22,6 +22,12 @@ type Limits struct {
 	MaxParts       int   // MIME entities in total; default 500
 	MaxPartBytes   int   // decoded bytes kept per part; default 32 MiB
 	MaxTotalBytes  int64 // raw bytes read, and decoded bytes kept; default 64 MiB
+	// RawAttachments: ordinary attachments keep a Raw reference into the
+	// message (offset, length, encoding) instead of their decoded Data,
+	// so a caller can stream them from the spool file rather than hold
+	// every attachment in memory (tracker uploads). TNEF contents and
+	// quoted-printable parts still come decoded.
+	RawAttachments bool
 }
 
 func (l Limits) withDefaults() Limits {
@@ -52,6 +58,15 @@ type Attachment struct {
 	ContentID   string // without angle brackets
 	Inline      bool
 	Data        []byte
+	// Raw, with Limits.RawAttachments, is where the still-encoded body
+	// is in the message; Data is then nil. Open it with Reader.
+	Raw *RawRef
+}
+
+// RawRef locates an attachment's encoded body in the raw message.
+type RawRef struct {
+	Offset, Length int64
+	Encoding       string // "base64" or "" (7bit, 8bit, binary)
 }
 
 // Message is what Parse could make of a message. Fields that were
@@ -126,7 +141,7 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 	}
 	m.fillEnvelope()
 
-	w := &walker{lim: lim, msg: m}
+	w := &walker{lim: lim, msg: m, base: data}
 	w.entity(h, body, 0, false)
 	w.finish()
 	return m, err

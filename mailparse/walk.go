@@ -17,6 +17,7 @@ type walker struct {
 	texts      []string
 	htmls      []string
 	tnefBodies []string
+	base       []byte // the whole message: Raw offsets are into it
 }
 
 func (w *walker) entity(h Header, body []byte, depth int, inAlternative bool) {
@@ -93,6 +94,9 @@ func (w *walker) multipart(mt string, params map[string]string, body []byte, dep
 func (w *walker) leaf(h Header, mt string, params map[string]string, body []byte, inAlternative, top bool) {
 	disp, dparams := parseMediaType(h.Get("Content-Disposition"))
 	filename := firstNonEmpty(dparams["filename"], params["name"], dparams["name"])
+	if w.rawAttachment(h, mt, body, filename, disp, inAlternative, top) {
+		return
+	}
 	data, truncated, fresh := decodeTransfer(body, h.Get("Content-Transfer-Encoding"), w.lim.MaxPartBytes)
 	if truncated {
 		w.msg.warnf("part %q truncated at %d bytes", mt, w.lim.MaxPartBytes)
@@ -151,6 +155,7 @@ func (w *walker) keep(n int) bool {
 }
 
 func (w *walker) addAttachment(a Attachment) {
+	a.Filename = CleanFileName(a.Filename)
 	if w.keep(len(a.Data)) {
 		w.msg.Attachments = append(w.msg.Attachments, a)
 	}

@@ -20,8 +20,11 @@ type Evaluation struct {
 	Thread    *store.Thread
 	Match     string // how the thread was found, for logs and explain
 	Duplicate bool   // this Message-ID already arrived: do nothing twice
-	Auth      rules.AuthVerdict
-	Decision  rules.Decision
+	// TagRefused: the subject named a thread's [#task], but the sender
+	// is not proven, so the message starts a new, unverified thread.
+	TagRefused bool
+	Auth       rules.AuthVerdict
+	Decision   rules.Decision
 }
 
 // Evaluate matches the thread and runs the rules. tx is read-only here.
@@ -54,6 +57,12 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 			return nil, err
 		}
 	}
+	clientRecent := 0
+	if k := clientKey(c, m.ClientIP); c.Autoreply.MaxPerClient > 0 && k != "" {
+		if clientRecent, err = store.CountRecent(tx, k, now.Add(-c.Autoreply.Window.D()), false); err != nil {
+			return nil, err
+		}
+	}
 	in := rules.Input{
 		EnvelopeFrom:        m.From,
 		EnvelopeRcpts:       m.Rcpts,
@@ -67,6 +76,7 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 		ThreadKnown:         ev.Thread != nil,
 		AnswersSpecialist:   answers,
 		SenderRecentReplies: recent,
+		ClientRecentReplies: clientRecent,
 		Auth:                auth,
 	}
 	if len(pm.ReplyTo) > 0 {
@@ -99,6 +109,7 @@ func policyOf(c *rules.Config) rules.Policy {
 		ExcludeAddresses:      c.Rules.ExcludeAddresses,
 		TeamDomains:           c.Rules.TeamDomains,
 		MaxPerSender:          c.Autoreply.MaxPerSender,
+		MaxPerClient:          c.Autoreply.MaxPerClient,
 		ReplyToForwardedRules: c.Rules.ReplyToForwarded,
 		LoopID:                loopID(c),
 		TrustSpamHeaders:      c.Rules.TrustSpamHeaders,
@@ -141,7 +152,12 @@ func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialis
 		}
 		ev.Thread = t
 		ev.Match = "message-id <" + id + "> (" + e.Kind + ")"
-		if !t.IsParticipant(ev.Sender) {
+		switch {
+		case ev.Auth.Result == rules.AuthFail:
+			ev.Match += ", sender not authenticated: comment carries a warning, no participant added"
+		case ev.Auth.Identity == rules.IdentityUnverified:
+			ev.Match += ", sender not proven: no participant added"
+		case !t.IsParticipant(ev.Sender):
 			ev.Match += ", a new participant"
 		}
 		if e.Kind == store.IDNotification || e.Kind == store.IDJournal {
@@ -154,10 +170,17 @@ func matchThread(tx *bolt.Tx, c *rules.Config, ev *Evaluation) (answersSpecialis
 		if err != nil {
 			return false, err
 		}
-		if t != nil && t.IsParticipant(ev.Sender) {
+		switch {
+		case t == nil:
+		case ev.Auth.Identity == rules.IdentityUnverified:
+			// A forged From of a real participant is exactly the
+			// hijack: the tag counts only from a proven sender.
+			ev.TagRefused = true
+			ev.Match = "ignored subject tag [#" + itoa(id) + "]: sender not authenticated (" + ev.Auth.Reason + "): a new, unverified thread"
+		case t.IsParticipant(ev.Sender):
 			ev.Thread = t
 			ev.Match = "subject tag [#" + itoa(id) + "]"
-		} else if t != nil {
+		default:
 			ev.Match = "ignored subject tag [#" + itoa(id) + "]: sender is not in that thread"
 		}
 	}

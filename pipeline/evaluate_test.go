@@ -126,3 +126,39 @@ func TestDuplicateAndJournal(t *testing.T) {
 		return nil
 	})
 }
+
+// A [#task] tag counts only from a proven sender: a participant's
+// address with an unproven From starts a new thread, the tag refused.
+func TestTagNeedsProvenSender(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Update(func(tx *bolt.Tx) error {
+		th := &store.Thread{Mailbox: "support@example.com", Requester: "ann@customer.test", TaskID: 42}
+		th.AddParticipant("ann@customer.test")
+		return store.PutThread(tx, th)
+	})
+	c := testConfig(t)
+	raw := "From: ann@customer.test\nTo: support@example.com\nMessage-ID: <t1@customer.test>\nSubject: Re: [#42] bank\n\nbody\n"
+	for _, tc := range []struct {
+		auth    rules.AuthVerdict
+		joins   bool
+		refused bool
+	}{
+		{rules.AuthVerdict{Result: rules.AuthPass, Identity: rules.IdentityVerified}, true, false},
+		{rules.AuthVerdict{Result: rules.AuthFail, Reason: "dmarc=fail", Identity: rules.IdentityUnverified}, false, true},
+		{rules.AuthVerdict{Result: rules.AuthPass, Reason: "spf=none", Identity: rules.IdentityUnverified}, false, true},
+		{rules.AuthVerdict{}, true, false}, // checks off: the participant rule alone
+	} {
+		var ev *Evaluation
+		st.View(func(tx *bolt.Tx) (err error) {
+			ev, err = Evaluate(tx, c, &store.Message{From: "x@loose.test", Rcpts: []string{"support@example.com"}}, parse(t, raw), tc.auth, time.Now())
+			return
+		})
+		if (ev.Thread != nil) != tc.joins || ev.TagRefused != tc.refused {
+			t.Errorf("%+v: joined=%v refused=%v (%s); want %v %v", tc.auth, ev.Thread != nil, ev.TagRefused, ev.Match, tc.joins, tc.refused)
+		}
+	}
+}

@@ -86,6 +86,7 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 		fmt.Fprintln(w, "duplicate:   this Message-ID already arrived: nothing would be done again")
 	}
 	fmt.Fprintf(w, "auth:        %s\n", auth.Reason)
+	fmt.Fprintf(w, "identity:    %s\n", identityLine(auth))
 	task := d.Task.String()
 	if d.Task != rules.TaskNone && c.Bitrix.WebhookURL == "" && c.Bitrix.WebhookURLFile == "" {
 		task += " (but [bitrix] webhook_url is not set)"
@@ -122,6 +123,17 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 		fmt.Fprintf(w, "\n----- the reply that would be sent -----\n%s", body)
 	}
 	return nil
+}
+
+// identityLine says what the From's proof means for threading.
+func identityLine(a rules.AuthVerdict) string {
+	switch a.Identity {
+	case rules.IdentityVerified:
+		return "verified (DMARC pass, or SPF/DKIM aligned with From): a [#task] tag of a thread it is in joins it"
+	case rules.IdentityUnverified:
+		return "unverified: a [#task] tag starts a new, unverified thread; no To/Cc becomes a participant"
+	}
+	return "not checked: a [#task] tag joins a thread the sender is in (give -ip to check)"
 }
 
 func reasonMeaning(code string) string {

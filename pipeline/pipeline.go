@@ -36,6 +36,8 @@ type Tasks interface {
 	Enabled() bool
 	TaskJob(threadID string) *store.Job
 	CommentJob(threadID string) *store.Job
+	// WarnedCommentJob is a comment whose text starts with warning.
+	WarnedCommentJob(threadID, warning string) *store.Job
 	ContactName(ctx context.Context, email string) string
 }
 

@@ -48,7 +48,7 @@ func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
 	metrics.AutoReplies.WithLabelValues(ev.Decision.Reason).Inc()
 	log.Info("decided", "sender", ev.Sender, "subject", pm.Subject, "thread", ev.Match,
 		"task", ev.Decision.Task.String(), "autoreply", ev.Decision.AutoReply, "reason", ev.Decision.Reason,
-		"duplicate", ev.Duplicate, "journal", ev.Journal, "auth", auth.Reason)
+		"duplicate", ev.Duplicate, "journal", ev.Journal, "auth", auth.Reason, "identity", auth.Identity.String())
 	if ev.Duplicate {
 		return nil
 	}
@@ -124,16 +124,29 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 		return nil // a robot outside any thread: forwarded, nothing else
 	}
 	var jobs []*store.Job
+	// Identity before trust: only a sender whose From is proven (or
+	// unchecked, when the admin turned the checks off) adds people to a
+	// thread; their To/Cc become participants, who may use its [#tag].
+	trusted := ev.Auth.Identity != rules.IdentityUnverified && ev.Auth.Result != rules.AuthFail
 	if t == nil {
 		t = &store.Thread{Mailbox: mailboxOf(c, m), Requester: ev.Sender, RequesterName: pm.From.Name, Subject: pm.Subject}
-	}
-	t.AddParticipant(ev.Sender)
-	for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
-		if a.Addr != "" && c.FindMailbox(a.Addr) == nil && !c.IsJournal(a.Addr) {
-			t.AddParticipant(rules.Canonical(a.Addr))
+		if ev.Auth.Result == rules.AuthFail || ev.TagRefused {
+			// Whoever wrote may not be who From says: the specialist's
+			// answer goes to the envelope sender (the one who wrote
+			// and would get a bounce), never to the From address.
+			t.Unverified, t.AnswerAddr = true, rules.Canonical(m.From)
+			t.Warning = unverifiedWarning(ev, m.From)
 		}
 	}
-	if ev.Auth.Result == rules.AuthFail {
+	if trusted {
+		t.AddParticipant(ev.Sender)
+		for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
+			if a.Addr != "" && c.FindMailbox(a.Addr) == nil && !c.IsJournal(a.Addr) {
+				t.AddParticipant(rules.Canonical(a.Addr))
+			}
+		}
+	}
+	if ev.Auth.Result == rules.AuthFail && t.Warning == "" {
 		t.Warning = "sender not authenticated: " + ev.Auth.Reason
 	}
 	if err := store.PutThread(tx, t); err != nil { // gives a new thread its id
@@ -150,26 +163,94 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 		case rules.TaskCreate:
 			jobs = append(jobs, p.Tasks.TaskJob(t.ID))
 		case rules.TaskComment:
-			jobs = append(jobs, p.Tasks.CommentJob(t.ID))
+			warn := ""
+			if ev.Auth.Result == rules.AuthFail {
+				// It joined by a Message-ID, but the sender is not
+				// proven: the specialist must see that first.
+				warn = "Внимание: отправитель не прошёл проверку подлинности (" + ev.Auth.Reason + "); письмо может быть подделано."
+			}
+			if warn != "" {
+				jobs = append(jobs, p.Tasks.WarnedCommentJob(t.ID, warn))
+			} else {
+				jobs = append(jobs, p.Tasks.CommentJob(t.ID))
+			}
 		}
 	}
 	if d.AutoReply && c.Autoreply.Enabled && m.From != "" {
-		n := 0
-		if c.Autoreply.MaxPerSender > 0 {
-			if n, err = store.CountRecent(tx, senderKey(m.From), time.Now().Add(-c.Autoreply.Window.D()), true); err != nil {
-				return err
-			}
+		reason, err := replyCaps(tx, c, m, time.Now())
+		if err != nil {
+			return err
 		}
-		if c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender {
+		if reason == "" {
 			jobs = append(jobs, autoReplyJob(t.ID, m, pm))
 		} else {
-			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", rules.ReasonRateLimit)
+			// Counted by a message processed meanwhile (the decision
+			// saw the counters before it).
+			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", reason, "client", m.ClientIP)
 		}
 	}
 	if len(jobs) == 0 {
 		return nil
 	}
 	return store.AddJobs(tx, m.ID, jobs...)
+}
+
+// replyCaps applies the reply counters, in the writing transaction (two
+// process jobs run side by side): per envelope sender, and per client
+// IP, since 300 forged senders on one connection are one client. ""
+// means the reply goes, and it is counted against both.
+func replyCaps(tx *bolt.Tx, c *rules.Config, m *store.Message, now time.Time) (string, error) {
+	since := now.Add(-c.Autoreply.Window.D())
+	caps := []struct {
+		max    int
+		key    string
+		reason string
+	}{
+		{c.Autoreply.MaxPerSender, senderKey(m.From), rules.ReasonRateLimit},
+		{c.Autoreply.MaxPerClient, clientKey(c, m.ClientIP), rules.ReasonClientRateLimit},
+	}
+	for _, k := range caps {
+		if k.max <= 0 || k.key == "" {
+			continue
+		}
+		n, err := store.CountRecent(tx, k.key, since, false)
+		if err != nil {
+			return "", err
+		}
+		if n >= k.max {
+			return k.reason, nil
+		}
+	}
+	for _, k := range caps {
+		if k.max > 0 && k.key != "" {
+			if _, err := store.CountRecent(tx, k.key, since, true); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "", nil
+}
+
+// clientKey is the per-client reply counter's prefix ("" without an IP,
+// or for a client exempt from per-IP limits: a relay of ours).
+func clientKey(c *rules.Config, ip string) string {
+	if ip == "" || !c.PerIPLimitsApply(ip) {
+		return ""
+	}
+	return "arc:" + ip + ":"
+}
+
+// unverifiedWarning is the line a task of an unverified thread carries.
+func unverifiedWarning(ev *Evaluation, envelope string) string {
+	why := ev.Auth.Reason
+	if ev.TagRefused {
+		why = "the subject tag came from a sender who is not proven (" + why + ")"
+	}
+	to := envelope
+	if to == "" {
+		to = "(none: nothing will be mailed)"
+	}
+	return "unverified sender: From " + ev.Sender + " is not proven (" + why + "). Answers to this task go to the envelope sender " + to + ", not to the From address."
 }
 
 // recordJournal files the team's own outgoing mail: its Message-ID joins
@@ -239,7 +320,11 @@ func fresh(tx *bolt.Tx, t *store.Thread) (*store.Thread, error) {
 // verdictOf turns the checks into the decision's input under policy.
 func verdictOf(res senderauth.Result, policy string) rules.AuthVerdict {
 	allow, reason := senderauth.Verdict(res, policy)
-	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC)}
+	v := rules.AuthVerdict{Result: rules.AuthPass, Reason: fmt.Sprintf("spf=%s dkim=%s dmarc=%s", res.SPF, res.DKIM, res.DMARC),
+		Identity: rules.IdentityUnverified}
+	if res.Identified() {
+		v.Identity = rules.IdentityVerified
+	}
 	switch {
 	case allow && reason == senderauth.ReasonTempError:
 		// Not checked (DNS trouble on our side): not a fail, so

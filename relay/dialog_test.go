@@ -208,6 +208,18 @@ C:
 C: ` + strings.Repeat("y", 1100) + `
 C: .
 S: 500 5.4.0`, 0},
+	{"NUL in MAIL FROM", `
+S: 220
+C: EHLO client.test
+S: 250
+C: MAIL FROM:<v@spfonly.test\0x>
+S: 501 5.1.7
+C: MAIL FROM:<v@spfonly.test>
+S: 250
+C: RCPT TO:<support@example.com\0x>
+S: 501 5.1.7
+C: RCPT TO:<support@example.com\tx>
+S: 501`, 0},
 	{"unknown command", `
 S: 220
 C: EHLO client.test
@@ -245,6 +257,8 @@ func TestDialogs(t *testing.T) {
 				case strings.HasPrefix(line, "C:"):
 					text := strings.TrimPrefix(strings.TrimPrefix(line, "C:"), " ")
 					text = strings.ReplaceAll(text, `\n`, "\n")
+					text = strings.ReplaceAll(text, `\0`, "\x00")
+					text = strings.ReplaceAll(text, `\t`, "\t")
 					io.WriteString(c, strings.ReplaceAll(text, "|", "\r\n")+"\r\n")
 				case strings.HasPrefix(line, "S:"):
 					want := strings.TrimSpace(strings.TrimPrefix(line, "S:"))

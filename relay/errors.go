@@ -26,6 +26,7 @@ var (
 	errNeedTLS     = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
 	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
 	errDMARCReject = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Rejected by the DMARC policy of the sender's domain"}
+	errControlChar = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Control character in address"}
 	errSenderLimit = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from this sender; try again later"}
 )
 
@@ -72,6 +73,8 @@ func reasonOf(se *smtp.SMTPError) string {
 		return "sender-limit"
 	case errDMARCReject:
 		return "dmarc-reject"
+	case errControlChar:
+		return "control-char"
 	}
 	return "other"
 }

@@ -26,6 +26,9 @@ type limiter struct {
 	byIP      map[string]int
 	recent    map[string][]time.Time // connections per IP in the last minute
 	senders   map[string][]time.Time // messages per sender in the last hour
+	perIPMsgs int
+	ipMsgs    map[string][]time.Time // messages per client IP in the last hour
+	cfg       *rules.Config          // for PerIPLimitsApply
 
 	// the caps for trusted relays and the test (trusted.go)
 	trustedCaps
@@ -43,6 +46,8 @@ func (l *limiter) update(c *rules.Config) {
 	l.maxConns, l.maxPerIP = c.SMTP.MaxConnections, c.SMTP.MaxConnectionsPerIP
 	l.perMinute, l.perSender = c.SMTP.MaxConnectionsPerMinute, c.SMTP.MaxMessagesPerSender
 	l.trustedCaps = trustedCapsOf(c)
+	l.perIPMsgs = c.SMTP.MaxMessagesPerIP
+	l.cfg = c
 }
 
 // admit decides on a new connection; "" means yes, else the limit hit.
@@ -159,9 +164,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 
 type countedConn struct {
 	net.Conn
-	id      uint64
-	once    sync.Once
-	release func()
+	messagesCounter // MAIL commands on this connection (max_messages_per_connection)
+	id              uint64
+	once            sync.Once
+	release         func()
 }
 
 func (c *countedConn) Close() error {

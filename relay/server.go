@@ -42,6 +42,8 @@ type Server struct {
 	// approximate spool use, for the queue-full check without a scan.
 	spoolMsgs  atomic.Int64
 	spoolBytes atomic.Int64
+	// reserved is what open sessions hold against max_queue_bytes.
+	reserved atomic.Int64
 
 	connID   atomic.Uint64
 	mu       sync.Mutex
@@ -199,7 +201,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // queueFull is the cheap spool bound check done at MAIL.
 func (s *Server) queueFull(c *rules.Config) bool {
 	full := (c.Storage.MaxQueueMessages > 0 && s.spoolMsgs.Load() >= int64(c.Storage.MaxQueueMessages)) ||
-		(c.Storage.MaxQueueBytes > 0 && s.spoolBytes.Load() >= c.Storage.MaxQueueBytes)
+		(c.Storage.MaxQueueBytes > 0 && s.spoolBytes.Load()+s.reserved.Load() >= c.Storage.MaxQueueBytes)
 	if full {
 		metrics.LimitHits.WithLabelValues("queue-full").Inc()
 	}

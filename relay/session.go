@@ -32,14 +32,16 @@ type session struct {
 	rcpts []string
 
 	// trusted: the peer is one of [smtp] trusted_relays (Trusted).
-	trusted bool
+	trusted       bool
+	reservedBytes int64 // bytes reserved against storage.max_queue_bytes
 }
 
 func (s *session) Reset() {
+	s.releaseReserved()
 	s.from, s.rcpts, s.cfg = "", nil, nil
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error { s.releaseReserved(); return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
@@ -49,6 +51,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return s.refuse(errNeedTLS, "from", from)
 		}
 	}
+	if hasControl(from) {
+		// go-smtp passes NUL and friends through; SPF would check a
+		// different name than the one we reply to (issue 14).
+		return s.refuse(errControlChar, "from", from)
+	}
 	if from != "" {
 		if _, err := mail.ParseAddress("<" + from + ">"); err != nil && !looseAddr(from) {
 			return s.refuse(errBadSender, "from", from)
@@ -57,12 +64,34 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.queueFull(s.cfg) {
 		return s.refuse(errQueueFull, "from", from)
 	}
+	if err := s.floodCheck(); err != nil {
+		return s.refuse(err.(*smtp.SMTPError), "from", from)
+	}
+	// The announced size is reserved now (0 reserves the first step
+	// with the first bytes): a message that cannot fit is refused
+	// before its body is sent.
+	if opts != nil && opts.Size > 0 {
+		if err := s.reserve(opts.Size); err != nil {
+			return s.refuse(errQueueFull, "from", from)
+		}
+	}
 	if s.srv.limits != nil && !s.srv.limits.allowSender(from, s.trusted) {
 		metrics.LimitHits.WithLabelValues("sender-per-hour").Inc()
 		return s.refuse(errSenderLimit, "from", from)
 	}
 	s.from = from
 	return nil
+}
+
+// hasControl reports a C0 control character or DEL in an address: no
+// address has one, and a NUL cuts it short for C code downstream.
+func hasControl(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if a[i] < 0x20 || a[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // looseAddr accepts what real senders use but net/mail refuses (quoted
@@ -74,6 +103,9 @@ func looseAddr(a string) bool {
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if hasControl(to) {
+		return s.refuse(errControlChar, "rcpt", to)
+	}
 	if !looseAddr(to) {
 		return s.refuse(errBadRcpt, "rcpt", to)
 	}
@@ -112,6 +144,7 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 	start := time.Now()
 	sw := newSpool(s.srv.st.SpoolPath(id))
+	sw.grow = s.reserve
 	proto := "ESMTP"
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		proto = "ESMTPS"
@@ -162,10 +195,11 @@ func (s *session) accept(id string, log *slog.Logger, r io.Reader) error {
 		return err
 	}
 	sw.release()
+	s.srv.noteAccepted(sw.n)
+	s.releaseReserved() // now counted in spoolBytes
 	metrics.Accepted.Inc()
 	metrics.AcceptedBytes.Add(float64(sw.n))
 	metrics.AcceptLatency.Observe(time.Since(dataDone).Seconds())
-	s.srv.noteAccepted(sw.n)
 	log.Info("accepted", "from", s.from, "rcpts", s.rcpts, "size", sw.n, "jobs", len(jobs),
 		"commit_ms", float64(time.Since(dataDone).Microseconds())/1000)
 	return nil

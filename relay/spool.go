@@ -27,6 +27,9 @@ type spoolWriter struct {
 	w      *bufio.Writer
 	n      int64
 	hdr    headerWatch
+	// grow, if set, is told the size so far before each chunk is
+	// written; an error (the queue's byte cap) stops the message.
+	grow func(total int64) error
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -76,6 +79,11 @@ func (s *spoolWriter) copyBody(r io.Reader, maxHdr int64) error {
 				s.hdr.feed(buf[:n])
 				if maxHdr > 0 && s.hdr.size > maxHdr {
 					return errHeaderBig
+				}
+			}
+			if s.grow != nil {
+				if gerr := s.grow(s.n + int64(n)); gerr != nil {
+					return gerr
 				}
 			}
 			if werr := s.write(buf[:n]); werr != nil {

@@ -36,6 +36,7 @@ type Config struct {
 	Auth      Auth      `toml:"auth"`
 	DKIM      DKIM      `toml:"dkim"`
 	Log       Log       `toml:"log"`
+	Console   Console   `toml:"console"`
 
 	// Path is the file the config came from; Dir its folder, against which
 	// relative paths are resolved.
@@ -79,7 +80,21 @@ type SMTP struct {
 	TrustedMaxConnectionsPerMinute int `toml:"trusted_max_connections_per_minute"`
 	TrustedMaxMessagesPerSender    int `toml:"trusted_max_messages_per_sender"`
 
+	// MaxMessagesPerConnection caps the transactions of one connection
+	// (0: no cap); past it MAIL gets 451 4.7.1 and the client reconnects.
+	MaxMessagesPerConnection int `toml:"max_messages_per_connection"`
+	// MaxMessagesPerIP is messages per client IP per hour (0: no cap).
+	MaxMessagesPerIP int `toml:"max_messages_per_ip"`
+
 	trusted []netip.Prefix // TrustedRelays parsed by Validate
+}
+
+// Console is the operator's listener: explain, database backup (and, with
+// issue 12, the operator's page). Loopback by default; anywhere else it
+// needs UsersFile, lines "name:bcrypt-hash".
+type Console struct {
+	Listen    string `toml:"listen"`
+	UsersFile string `toml:"users_file"`
 }
 
 // HTTP is the listener for Bitrix24 events, health and metrics.
@@ -143,8 +158,11 @@ type Autoreply struct {
 	Subject  string `toml:"subject"`
 	Template string `toml:"template"`
 	// MailFrom is the envelope sender of replies; empty means <> (RFC 3834).
-	MailFrom     string   `toml:"mail_from"`
-	MaxPerSender int      `toml:"max_per_sender"`
+	MailFrom     string `toml:"mail_from"`
+	MaxPerSender int    `toml:"max_per_sender"`
+	// MaxPerClient caps replies caused by one client IP per window (0:
+	// no cap): forged senders on one connection are still one client.
+	MaxPerClient int      `toml:"max_per_client"`
 	Window       Duration `toml:"window"`
 	WaitForTask  Duration `toml:"wait_for_task"`
 }
@@ -170,18 +188,22 @@ type Contacts struct {
 
 // Bitrix is the portal connection.
 type Bitrix struct {
-	WebhookURL           string         `toml:"webhook_url"`
-	WebhookURLFile       string         `toml:"webhook_url_file"`
-	ResponsibleID        int64          `toml:"responsible_id"`
-	ApplicationToken     string         `toml:"application_token"`
-	ApplicationTokenFile string         `toml:"application_token_file"`
-	PollInterval         Duration       `toml:"poll_interval"`
-	RatePerSecond        float64        `toml:"rate_per_second"`
-	FolderID             int64          `toml:"folder_id"`
-	InternalPrefix       string         `toml:"internal_prefix"`
-	TitleFallback        string         `toml:"title_fallback"`
-	ActiveDays           int            `toml:"active_days"`
-	Task                 map[string]any `toml:"task"`
+	WebhookURL           string   `toml:"webhook_url"`
+	WebhookURLFile       string   `toml:"webhook_url_file"`
+	ResponsibleID        int64    `toml:"responsible_id"`
+	ApplicationToken     string   `toml:"application_token"`
+	ApplicationTokenFile string   `toml:"application_token_file"`
+	PollInterval         Duration `toml:"poll_interval"`
+	RatePerSecond        float64  `toml:"rate_per_second"`
+	FolderID             int64    `toml:"folder_id"`
+	InternalPrefix       string   `toml:"internal_prefix"`
+	TitleFallback        string   `toml:"title_fallback"`
+	ActiveDays           int      `toml:"active_days"`
+	// MaxFiles and MaxFilesBytes cap what one message uploads to Drive
+	// (its .eml aside); the rest are listed by name in the task.
+	MaxFiles      int            `toml:"max_files"`
+	MaxFilesBytes int64          `toml:"max_files_bytes"`
+	Task          map[string]any `toml:"task"`
 }
 
 // Auth is sender authentication before auto-replying.
@@ -225,16 +247,22 @@ func Defaults() Config {
 			TrustedMaxConnections:          200,
 			TrustedMaxConnectionsPerMinute: 6000,
 			TrustedMaxMessagesPerSender:    1000,
+			// A connection or an IP sending this much is a flood, not a
+			// customer (a relay in front is exempt: trusted_relays).
+			MaxMessagesPerConnection: 100,
+			MaxMessagesPerIP:         600,
 		},
 		HTTP:      HTTP{Listen: "127.0.0.1:8025"},
 		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
 		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
 		Outbound:  Outbound{TLS: "starttls"},
 		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 8},
-		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
-		Bitrix:    Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, TitleFallback: "(без темы)", ActiveDays: 14},
-		Auth:      Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
-		Log:       Log{Format: "json", Level: "info"},
+		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, MaxPerClient: 20, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
+		Bitrix: Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, TitleFallback: "(без темы)", ActiveDays: 14,
+			MaxFiles: 50, MaxFilesBytes: 100 << 20},
+		Auth:    Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
+		Log:     Log{Format: "json", Level: "info"},
+		Console: Console{Listen: "127.0.0.1:8026"},
 	}
 }
 
@@ -409,7 +437,7 @@ func (c *Config) resolvePaths() {
 	for _, p := range []*string{
 		&c.SMTP.TLSCert, &c.SMTP.TLSKey, &c.Storage.Dir, &c.Outbound.PasswordFile,
 		&c.Autoreply.Template, &c.Contacts.File, &c.Bitrix.WebhookURLFile,
-		&c.Bitrix.ApplicationTokenFile, &c.DKIM.KeyFile,
+		&c.Bitrix.ApplicationTokenFile, &c.DKIM.KeyFile, &c.Console.UsersFile,
 	} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)

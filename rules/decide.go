@@ -74,6 +74,30 @@ const (
 type AuthVerdict struct {
 	Result AuthResult
 	Reason string // free text for logs and explain, e.g. "dmarc=fail header.from=x"
+	// Identity says whether the From address is proven (DMARC pass, or
+	// SPF/DKIM aligned with From). Threading trusts a [#task] tag only
+	// from a proven sender.
+	Identity Identity
+}
+
+// Identity is whether a message's From address is proven to be its
+// sender's.
+type Identity int
+
+const (
+	IdentityUnchecked  Identity = iota // checks off ([auth] autoreply = "off"), or not run (explain without -ip)
+	IdentityVerified                   // DMARC pass, or SPF/DKIM aligned with the From domain
+	IdentityUnverified                 // checked, and not proven (failed, none, or DNS trouble)
+)
+
+func (i Identity) String() string {
+	switch i {
+	case IdentityVerified:
+		return "verified"
+	case IdentityUnverified:
+		return "unverified"
+	}
+	return "unchecked"
 }
 
 // Input is everything known about one message when the decision is made.
@@ -98,6 +122,7 @@ type Input struct {
 	ThreadKnown         bool // continues a thread the gateway knows
 	AnswersSpecialist   bool // replies to a specialist's / journaled message
 	SenderRecentReplies int  // auto-replies sent to this sender in the window
+	ClientRecentReplies int  // auto-replies caused by this client IP in the window
 	Auth                AuthVerdict
 }
 
@@ -120,6 +145,9 @@ type Policy struct {
 	// MaxPerSender caps replies per sender in the window: 0 means
 	// DefaultMaxPerSender, negative means no cap.
 	MaxPerSender int
+	// MaxPerClient caps replies caused by one client IP in the window
+	// (0: no cap).
+	MaxPerClient int
 	// ReplyToForwardedRules: mail a Microsoft 365 inbox rule forwarded is
 	// stamped Auto-Submitted: auto-generated. It always gets a task; this
 	// says whether it also gets the auto-reply.
@@ -218,6 +246,9 @@ func replyStop(in Input, h Header, p Policy, subject string, forwarded bool) str
 	}
 	if max > 0 && in.SenderRecentReplies >= max {
 		return ReasonRateLimit
+	}
+	if p.MaxPerClient > 0 && in.ClientRecentReplies >= p.MaxPerClient {
+		return ReasonClientRateLimit
 	}
 	return ""
 }

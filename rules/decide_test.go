@@ -164,7 +164,7 @@ func TestDecideTable(t *testing.T) {
 			}
 			in.Header, in.To, in.Cc = h, nil, nil
 		}, Decision{AutoReply: true, Reason: ReasonReply, Task: TaskCreate}},
-		{"auth fail", "person.eml", func(in *Input, _ *Policy) { in.Auth = AuthVerdict{AuthFail, "dmarc=fail"} },
+		{"auth fail", "person.eml", func(in *Input, _ *Policy) { in.Auth = AuthVerdict{Result: AuthFail, Reason: "dmarc=fail"} },
 			Decision{Reason: ReasonAuthFail, Task: TaskCreate}},
 		{"auth temperror", "person.eml", func(in *Input, _ *Policy) { in.Auth.Result = AuthTempError },
 			Decision{Reason: ReasonAuthTempError, Task: TaskCreate}},

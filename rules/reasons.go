@@ -27,6 +27,7 @@ const (
 	ReasonAuthTempError     = "auth-temperror"
 	ReasonAuthNone          = "auth-none"
 	ReasonRateLimit         = "rate-limit"
+	ReasonClientRateLimit   = "client-rate-limit"
 	ReasonDuplicate         = "duplicate"
 )
 
@@ -65,5 +66,6 @@ var Reasons = []ReasonInfo{
 	{ReasonAuthNone, false, "auth policy \"pass\" and the sender was not authenticated"},
 	{ReasonDuplicate, false, "this Message-ID arrived before: forwarded again, nothing else done twice"},
 	{ReasonRateLimit, false, "this sender already got the maximum auto-replies in the window"},
+	{ReasonClientRateLimit, false, "mail from this client IP already caused the maximum auto-replies in the window (autoreply.max_per_client): forged senders on one connection"},
 	{ReasonReply, false, "no rule stopped it: the sender gets the auto-reply"},
 }

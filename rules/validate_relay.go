@@ -58,6 +58,7 @@ func (c *Config) validateRelay() []error {
 	listeners := []struct{ key, addr string }{
 		{"smtp.listen", c.SMTP.Listen},
 		{"http.listen", c.HTTP.Listen},
+		{"console.listen", c.Console.Listen},
 	}
 	for i := range listeners {
 		for j := range i {

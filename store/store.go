@@ -54,7 +54,16 @@ func Open(dir string) (*Store, error) {
 	// The hashmap freelist, not synced: commits write less, and bbolt
 	// rebuilds the freelist at open. Bodies come and go, so the freelist
 	// is large and busy.
-	db, err := bolt.Open(filepath.Join(dir, "supportgate.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second,
+	path := filepath.Join(dir, DBFile)
+	// A damaged file must stop us here, not be "survived by chance"
+	// until a job reads the broken page.
+	if err := probe(dir, path); err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: the database is locked by another supportgate", dir)
+		}
+		return nil, err
+	}
+	db, err := openBolt(path, &bolt.Options{Timeout: 2 * time.Second,
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
@@ -74,6 +83,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	markInitialized(dir)
 	s := &Store{db: db, dir: dir, reqs: make(chan *commitReq, 1024), done: make(chan struct{}), SyncDir: syncDir}
 	s.wg.Add(1)
 	go s.writer()

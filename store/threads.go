@@ -27,9 +27,15 @@ type Thread struct {
 	LastComment   int64    `json:"last_comment,omitempty"` // newest comment mailed or seen
 	// Warning is shown in the task text (a sender that failed
 	// authentication, for instance).
-	Warning string    `json:"warning,omitempty"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
+	Warning string `json:"warning,omitempty"`
+	// Unverified: the thread was started by a message whose From is not
+	// proven (it failed authentication, or used a thread's tag without
+	// proof). Answers then go to AnswerAddr, the envelope sender: the
+	// one who actually wrote, never a forged From.
+	Unverified bool      `json:"unverified,omitempty"`
+	AnswerAddr string    `json:"answer_addr,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
 }
 
 // How a Message-ID came to be in a thread.
@@ -115,6 +121,16 @@ func AddID(tx *bolt.Tx, t *Thread, msgID, kind string) error {
 		t.References = append(t.References[:1], t.References[len(t.References)-maxRefs+1:]...)
 	}
 	return nil
+}
+
+// AnswerTo is where a specialist's answer in this thread is mailed, with
+// the name to put on it: the requester, or on an unverified thread the
+// envelope sender ("" when it had none: nothing is mailed then).
+func (t *Thread) AnswerTo() (addr, name string) {
+	if t.Unverified {
+		return t.AnswerAddr, ""
+	}
+	return t.Requester, t.RequesterName
 }
 
 // AddParticipant records addr as someone who may continue the thread by

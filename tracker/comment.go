@@ -30,6 +30,9 @@ type commentData struct {
 	// new task is made from this message instead of a comment.
 	NewTask *creation `json:"new_task,omitempty"`
 	OldTask int64     `json:"old_task,omitempty"`
+	// Warning goes first in the comment (a sender that failed
+	// authentication but named the thread's Message-ID).
+	Warning string `json:"warning,omitempty"`
 }
 
 // waitForTask is how long a comment waits for the thread's task job
@@ -68,20 +71,21 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return err
 	}
 	cfg := t.cfg.Get()
-	if err := t.upload(ctx, c, cfg, m.files(false), &d.uploads, save); err != nil {
+	if err := t.upload(ctx, c, cfg, m, false, &d.uploads, save); err != nil {
 		return err
 	}
 	if d.NewTask != nil {
 		return t.replaceTask(ctx, c, th, m, &d, save)
 	}
 
-	text := "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
+	text := warningLine(d.Warning) + "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
 	if d.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
 			text += "\n\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
 				escapeBBCode(strings.Join(names, ", ")) + ".[/I]"
 		}
 	}
+	text += strings.TrimRight(skippedNote(&d.uploads), "\n")
 	hash := textHash(text)
 	if !d.Sent.IsZero() {
 		id, err := t.findComment(ctx, c, d.Task, th.ChatID, hash, d.Sent)

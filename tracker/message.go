@@ -3,6 +3,7 @@ package tracker
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime"
 	"os"
 	"path"
@@ -16,10 +17,13 @@ import (
 	"supportgate/store"
 )
 
-// inMail is a spooled customer message as the tracker uses it.
+// inMail is a spooled customer message as the tracker uses it: parsed
+// for its text, its attachments kept as references into the spool (not
+// in memory: uploads stream them, issue 14).
 type inMail struct {
-	raw []byte
-	msg *mailparse.Message
+	msg  *mailparse.Message
+	size int64                    // the whole message, for the .eml
+	open func() (bodyFile, error) // the raw message, again
 }
 
 // loadMail reads and parses the message a job belongs to. A job whose
@@ -28,31 +32,56 @@ func (t *Tracker) loadMail(j *store.Job) (*inMail, error) {
 	if j.MsgID == "" {
 		return nil, queue.Permanent(fmt.Errorf("job %d has no message", j.ID))
 	}
-	raw, err := readBody(t.st, j.MsgID)
+	open := func() (bodyFile, error) { return openBody(t.st, j.MsgID) }
+	f, err := open()
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, queue.Permanent(fmt.Errorf("message %s is not in the spool", j.MsgID))
 		}
 		return nil, err
 	}
-	pm, err := mailparse.Parse(bytes.NewReader(raw), mailparse.Limits{})
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pm, err := mailparse.Parse(f, mailparse.Limits{RawAttachments: true})
 	if pm == nil {
 		return nil, queue.Permanent(fmt.Errorf("message %s: %v", j.MsgID, err))
 	}
-	return &inMail{raw: raw, msg: pm}, nil
+	return &inMail{msg: pm, size: size, open: open}, nil
 }
 
-// bodyReader is the store's ReadBody, where the store has one (bodies
-// kept inline in the database); otherwise bodies are spool files.
-type bodyReader interface {
-	ReadBody(id string) ([]byte, error)
+// readBody is the whole message (tests).
+func readBody(st *store.Store, id string) ([]byte, error) { return st.ReadBody(id) }
+
+// bodyFile is a message body to read again and again: a spool file, or
+// an inline body from the database.
+type bodyFile interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	io.Closer
 }
 
-func readBody(st *store.Store, id string) ([]byte, error) {
-	if br, ok := any(st).(bodyReader); ok {
-		return br.ReadBody(id)
+type memBody struct{ *bytes.Reader }
+
+func (memBody) Close() error { return nil }
+
+// openBody opens message id: its spool file, else the inline body.
+func openBody(st *store.Store, id string) (bodyFile, error) {
+	f, err := os.Open(st.SpoolPath(id))
+	if err == nil || !os.IsNotExist(err) {
+		return f, err
 	}
-	return os.ReadFile(st.SpoolPath(id))
+	data, err := st.ReadBody(id)
+	if err != nil {
+		return nil, err
+	}
+	return memBody{bytes.NewReader(data)}, nil
 }
 
 // maxTextRunes caps the customer's text copied into a task or comment;
@@ -99,38 +128,89 @@ func escapeBBCode(s string) string {
 	return tagLike.ReplaceAllString(s, "[\u200b$1")
 }
 
-// part is a file to upload: an attachment or the message itself.
+// part is a file to upload: an attachment or the message itself,
+// streamed from the spool by open.
 type part struct {
 	name string
-	data []byte
+	size int64
+	open func() (io.ReadCloser, error)
 }
 
-// files lists what goes to Drive: every attachment with its decoded
-// name, then (withEML) the original message as "<subject>.eml".
-func (m *inMail) files(withEML bool) []part {
-	var out []part
-	for i, a := range m.msg.Attachments {
-		if len(a.Data) == 0 {
+// fileCaps bound what one message uploads ([bitrix] max_files,
+// max_files_bytes; 0: no cap); the .eml is not counted.
+type fileCaps struct {
+	files int
+	bytes int64
+}
+
+// files lists what goes to Drive: the attachments with their decoded
+// names, as many as caps allow (the rest come back in skipped, by name),
+// then (withEML) the original message as "<subject>.eml".
+func (m *inMail) files(withEML bool, caps fileCaps) (out []part, skipped []string, err error) {
+	var f bodyFile
+	var total int64
+	for i := range m.msg.Attachments {
+		a := &m.msg.Attachments[i]
+		if a.Raw == nil && len(a.Data) == 0 {
 			continue
 		}
 		name := cleanFileName(a.Filename)
 		if name == "" {
 			name = fmt.Sprintf("attachment-%d%s", i+1, extFor(a.ContentType))
 		}
-		out = append(out, part{name: name, data: a.Data})
+		if f == nil {
+			if f, err = m.open(); err != nil {
+				return nil, nil, err
+			}
+			defer f.Close()
+		}
+		size, err := a.Size(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		if size == 0 {
+			continue
+		}
+		if caps.files > 0 && len(out) >= caps.files || caps.bytes > 0 && total+size > caps.bytes {
+			skipped = append(skipped, name)
+			continue
+		}
+		total += size
+		out = append(out, part{name: name, size: size, open: func() (io.ReadCloser, error) {
+			f, err := m.open()
+			if err != nil {
+				return nil, err
+			}
+			return readCloser{a.Reader(f), f}, nil
+		}})
 	}
 	if withEML {
-		out = append(out, part{name: emlName(m.msg.Subject), data: m.raw})
+		out = append(out, part{name: emlName(m.msg.Subject), size: m.size, open: func() (io.ReadCloser, error) {
+			f, err := m.open()
+			return f, err
+		}})
 	}
-	return out
+	return out, skipped, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // attachmentNames lists the attachments' names (for a description that
 // cannot link them).
 func (m *inMail) attachmentNames() []string {
 	var out []string
-	for _, p := range m.files(false) {
-		out = append(out, p.name)
+	for i, a := range m.msg.Attachments {
+		if a.Raw == nil && len(a.Data) == 0 {
+			continue
+		}
+		name := cleanFileName(a.Filename)
+		if name == "" {
+			name = fmt.Sprintf("attachment-%d%s", i+1, extFor(a.ContentType))
+		}
+		out = append(out, name)
 	}
 	return out
 }
@@ -164,6 +244,7 @@ func extFor(ctype string) string {
 // characters, no characters Windows refuses, at most 200 bytes (the
 // extension kept).
 func cleanFileName(name string) string {
+	name = mailparse.CleanFileName(name) // bidi overrides too
 	name = strings.ReplaceAll(name, `\`, "/")
 	name = path.Base(strings.TrimSpace(name))
 	name = strings.Map(func(r rune) rune {

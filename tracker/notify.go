@@ -88,7 +88,7 @@ func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !bitrix.VerifyToken(ev, t.appToken()) {
-		t.log.Warn("bitrix24 event with a wrong application token", "remote", r.RemoteAddr, "event", ev.Name)
+		t.badTokens.note(t.log, r.RemoteAddr, ev.Name, badTokenNow)
 		http.Error(w, "wrong application token", http.StatusUnauthorized)
 		return
 	}
@@ -220,14 +220,15 @@ func (t *Tracker) handleNotify(ctx context.Context, j *store.Job) error {
 	if mbox == "" && len(cfg.Mailbox) > 0 {
 		mbox = cfg.Mailbox[0].Address
 	}
-	if th.Requester == "" || mbox == "" {
-		return queue.Permanent(fmt.Errorf("thread %s has no requester or mailbox", th.ID))
+	to, toName := th.AnswerTo()
+	if to == "" || mbox == "" {
+		return queue.Permanent(fmt.Errorf("thread %s has no requester (or, unverified, no envelope sender) or mailbox", th.ID))
 	}
 	msg, msgID, err := compose.Notification(compose.NotifyParams{
 		Hostname:    cfg.SMTP.Hostname,
 		Specialist:  rm.AuthorName,
 		Mailbox:     mbox,
-		To:          mail.Address{Name: th.RequesterName, Address: th.Requester},
+		To:          mail.Address{Name: toName, Address: to},
 		Subject:     th.Subject,
 		TaskID:      strconv.FormatInt(n.Task, 10),
 		Body:        body,
@@ -250,14 +251,14 @@ func (t *Tracker) handleNotify(ctx context.Context, j *store.Job) error {
 		if cur == nil {
 			cur = th
 		}
-		id, err := relay.QueueOutbound(t.st, tx, msg, mbox, []string{th.Requester})
+		id, err := relay.QueueOutbound(t.st, tx, msg, mbox, []string{to})
 		if err != nil {
 			return err
 		}
 		if err := store.AddID(tx, cur, msgID, store.IDNotification); err != nil {
 			return err
 		}
-		log.Info("specialist comment mailed", "thread", th.ID, "to", th.Requester, "out_id", id, "files", len(files))
+		log.Info("specialist comment mailed", "thread", th.ID, "to", to, "unverified", th.Unverified, "out_id", id, "files", len(files))
 		return store.PutThread(tx, cur)
 	})
 }

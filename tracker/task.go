@@ -32,6 +32,9 @@ type uploads struct {
 	Done  bool     `json:"files_done,omitempty"`
 	// NoFolder: folder_id was 0, nothing was uploaded.
 	NoFolder bool `json:"no_folder,omitempty"`
+	// Skipped are the attachments over [bitrix] max_files or
+	// max_files_bytes: named in the text, not uploaded.
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 func (u uploads) refs() []string {
@@ -81,7 +84,7 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 	}
 	cfg := t.cfg.Get()
 	if d.TaskID == 0 {
-		if err := t.upload(ctx, c, cfg, m.files(true), &d.uploads, save); err != nil {
+		if err := t.upload(ctx, c, cfg, m, true, &d.uploads, save); err != nil {
 			return err
 		}
 		fields := t.taskFields(cfg, th, m, &d.uploads, "")
@@ -159,9 +162,12 @@ func (t *Tracker) thread(id string) (*store.Thread, error) {
 }
 
 // upload puts the message's files on Drive one by one, saving after
-// each, so a retry never uploads a file twice. With folder_id 0 nothing
-// is uploaded (the description says so).
-func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Config, files []part, u *uploads, save func() error) error {
+// each, so a retry never uploads a file twice. Each streams from the
+// spool (the message is never held in memory), and at most
+// [bitrix] max_files / max_files_bytes of attachments go (the rest are
+// listed in u.Skipped; withEML's .eml always goes). With folder_id 0
+// nothing is uploaded (the description says so).
+func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Config, m *inMail, withEML bool, u *uploads, save func() error) error {
 	if u.Done {
 		return nil
 	}
@@ -170,9 +176,14 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 		u.Done, u.NoFolder = true, true
 		return save()
 	}
+	files, skipped, err := m.files(withEML, fileCaps{files: cfg.Bitrix.MaxFiles, bytes: cfg.Bitrix.MaxFilesBytes})
+	if err != nil {
+		return err
+	}
+	u.Skipped = skipped
 	for u.Next < len(files) {
 		f := files[u.Next]
-		id, err := c.UploadFile(ctx, folder, f.name, f.data)
+		id, err := c.UploadFileFrom(ctx, folder, f.name, f.size, f.open)
 		if err != nil {
 			// An ambiguous upload may leave a stray copy on Drive if
 			// retried; that is clutter, not harm, so it is retried.
@@ -184,8 +195,27 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 			return err
 		}
 	}
+	if len(skipped) > 0 {
+		t.log.Warn("attachments over the cap not uploaded", "uploaded", len(u.Files), "skipped", len(skipped),
+			"max_files", cfg.Bitrix.MaxFiles, "max_files_bytes", cfg.Bitrix.MaxFilesBytes)
+	}
 	u.Done = true
 	return save()
+}
+
+// skippedNote is the line naming the attachments not uploaded ("" when
+// none were left out).
+func skippedNote(u *uploads) string {
+	if len(u.Skipped) == 0 {
+		return ""
+	}
+	names := u.Skipped
+	more := ""
+	if len(names) > 200 {
+		names, more = names[:200], fmt.Sprintf(", и ещё %d", len(u.Skipped)-200)
+	}
+	return "\n[I]Не загружены в Диск (лимит bitrix.max_files / max_files_bytes), есть в письме .eml и в почтовом ящике: " +
+		escapeBBCode(strings.Join(names, ", ")) + more + ".[/I]\n"
 }
 
 // Marker is what identifies the task of a thread on the portal: the
@@ -232,6 +262,7 @@ func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *
 				escapeBBCode(strings.Join(names, ", ")) + ". Они есть в письме в почтовом ящике.[/I]\n")
 		}
 	}
+	b.WriteString(skippedNote(u))
 	b.WriteString("\n" + Marker(th.ID))
 
 	f := bitrix.TaskFields{

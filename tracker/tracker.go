@@ -73,6 +73,8 @@ type Tracker struct {
 	// reconciler gives way to them, so a sweep of many threads never
 	// takes the portal's request budget from a new customer's task.
 	busy atomic.Int32
+
+	badTokens badTokenLog // wrong-token events, logged once a minute
 }
 
 type nameEntry struct {

@@ -50,6 +50,8 @@ listen = %q
 hostname = "mx.crash.test"
 [http]
 listen = %q
+[console]
+listen = %q
 [storage]
 dir = "state"
 [upstream]
@@ -64,7 +66,7 @@ retry_max = "500ms"
 address = "support@example.com"
 [autoreply]
 enabled = false
-`, smtpAddr, freePort(t), upstream, freePort(t))
+`, smtpAddr, freePort(t), freePort(t), upstream, freePort(t))
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -262,7 +264,7 @@ func TestExplainAsksTheRunningGateway(t *testing.T) {
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, out)
 	}
-	for _, want := range []string{"source:      the running gateway's live threads", "message-id <first@customer.test>", "task:        comment", "auto-reply:  no (known-thread)"} {
+	for _, want := range []string{"source:      the running gateway (its config, the live threads)", "message-id <first@customer.test>", "task:        comment", "auto-reply:  no (known-thread)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}

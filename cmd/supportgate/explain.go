@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"supportgate/console"
 	"supportgate/pipeline"
 	"supportgate/relay"
 	"supportgate/rules"
@@ -22,9 +23,11 @@ import (
 )
 
 // cmdExplain dry-runs the rules on one message: thread match, task action,
-// auto-reply and its reason. It sends nothing and writes nothing: the
-// thread state is read from the database read-only, or, when the running
-// gateway holds it, from a throwaway copy of nothing (and it says so).
+// auto-reply and its reason. It sends nothing and writes nothing. With a
+// gateway running, its console gives the live threads (the whole answer
+// when -config is the running config; otherwise the rules are read and
+// applied here, with this user's rights); without one the database is
+// read directly.
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("explain", stderr)
 	path := configFlag(fs)
@@ -60,13 +63,40 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in := pipeline.ExplainInput{Raw: raw, MailFrom: *from, Rcpt: *rcpt, ClientIP: *ip, Helo: *helo, Render: *render}
-	// A running gateway holds the database: ask it, so the answer uses
-	// the live threads.
-	if out, ok := askRunning(cfg, in); ok {
-		io.WriteString(stdout, out)
-		return 0
-	}
 	run := func(tx *bolt.Tx) error { return pipeline.Explain(context.Background(), tx, cfg, in, stdout) }
+	// A running gateway holds the database: its console gives the live
+	// threads. On its own config it answers whole; for any other file the
+	// rules are evaluated here, with this user's rights (templates and
+	// contacts are read by us, never by the gateway), and only the thread
+	// state the message depends on comes from the gateway.
+	cc := newConsoleClient(cfg)
+	st, err := cc.status()
+	switch {
+	case err == nil && st.Config == cfg.Path:
+		resp, err := cc.do(http.MethodPost, "/explain", explainQuery(in), bytes.NewReader(raw))
+		if err != nil {
+			fmt.Fprintln(stderr, "supportgate: "+err.Error())
+			return 1
+		}
+		defer resp.Body.Close()
+		fmt.Fprintln(stdout, "source:      the running gateway (its config, the live threads)")
+		io.Copy(stdout, resp.Body)
+		return 0
+	case err == nil:
+		snap, err := liveState(cc, raw)
+		if err != nil {
+			fmt.Fprintln(stderr, "supportgate: "+err.Error())
+			return 1
+		}
+		fmt.Fprintln(stdout, "source:      the rules of "+cfg.Path+" (read here), the running gateway's live threads")
+		if err := withSnapshot(snap, run); err != nil {
+			fmt.Fprintln(stderr, "supportgate: "+err.Error())
+			return 1
+		}
+		return 0
+	case errors.Is(err, errLogin):
+		fmt.Fprintln(stdout, "note:        "+err.Error())
+	}
 	if err := withState(cfg, stdout, run); err != nil {
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
@@ -74,32 +104,49 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// askRunning posts the message to the running gateway's loopback-only
-// POST /explain. ok is false when no gateway answers there.
-func askRunning(cfg *rules.Config, in pipeline.ExplainInput) (string, bool) {
-	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
-	if err != nil {
-		return "", false
+func explainQuery(in pipeline.ExplainInput) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"from": in.MailFrom, "rcpt": in.Rcpt, "ip": in.ClientIP, "helo": in.Helo} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	q := url.Values{"from": {in.MailFrom}, "rcpt": {in.Rcpt}, "ip": {in.ClientIP}, "helo": {in.Helo}, "config": {cfg.Path}}
 	if in.Render {
 		q.Set("render", "1")
 	}
-	u := "http://" + net.JoinHostPort(host, port) + "/explain?" + q.Encode()
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Post(u, "message/rfc822", bytes.NewReader(in.Raw))
+	return q
+}
+
+// liveState asks the console for the threads the message depends on.
+func liveState(cc *consoleClient, raw []byte) (*store.Snapshot, error) {
+	resp, err := cc.do(http.MethodPost, "/explain/state", nil, bytes.NewReader(raw))
 	if err != nil {
-		return "", false
+		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return "", false
+	var snap store.Snapshot
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&snap); err != nil {
+		return nil, fmt.Errorf("console /explain/state: %w", err)
 	}
-	return "source:      the running gateway's live threads, the rules of " + cfg.Path + "\n" + string(body), true
+	return &snap, nil
+}
+
+// withSnapshot runs fn on a throwaway store holding only snap.
+func withSnapshot(snap *store.Snapshot, fn func(tx *bolt.Tx) error) error {
+	tmp, err := os.MkdirTemp("", "supportgate-explain-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	st, err := store.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Update(func(tx *bolt.Tx) error { return store.LoadSnapshot(tx, snap) }); err != nil {
+		return err
+	}
+	return st.View(fn)
 }
 
 // withState runs fn in a read-only transaction on the gateway's database.
@@ -116,7 +163,7 @@ func withState(cfg *rules.Config, stdout io.Writer, fn func(tx *bolt.Tx) error) 
 		if !errors.Is(err, bolt.ErrTimeout) {
 			return err
 		}
-		fmt.Fprintln(stdout, "note:        the database is locked (a gateway is running but its http.listen did not answer):\n             threads are NOT looked up; the answer below is for a message that starts a new thread")
+		fmt.Fprintln(stdout, "note:        the database is locked (a gateway is running but its console.listen did not answer):\n             threads are NOT looked up; the answer below is for a message that starts a new thread")
 	} else {
 		fmt.Fprintln(stdout, "note:        no database yet at storage.dir; threads are not looked up")
 	}
@@ -141,6 +188,11 @@ func checkMore(cfg *rules.Config, stdout io.Writer) error {
 	if cfg.DKIM.Domain != "" {
 		if _, err := relay.LoadDKIMKey(cfg.DKIM.KeyFile); err != nil {
 			return &rules.KeyError{Key: "dkim.key_file", Msg: err.Error()}
+		}
+	}
+	if cfg.Console.UsersFile != "" {
+		if _, err := console.LoadUsers(cfg.Console.UsersFile); err != nil {
+			return &rules.KeyError{Key: "console.users_file", Msg: err.Error()}
 		}
 	}
 	return pipeline.NewContacts(cfg.Contacts.File).Load()

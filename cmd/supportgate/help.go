@@ -65,6 +65,29 @@ reload to retry held messages; "held" lists them, and -drop gives one up
 		example: "supportgate held -config /etc/supportgate/config.toml -drop hofdzrirazd8544a3ed7",
 	},
 	{
+		name:    "db check",
+		summary: "check the database (every page read, then bbolt's consistency check)",
+		about: `Through the running gateway's console when it holds the database,
+else on the file under storage.dir directly. Exit status 0 when the
+database is sound, 1 when it is damaged (the message says what to do).`,
+		example: "supportgate db check -config /etc/supportgate/config.toml",
+	},
+	{
+		name:    "db backup",
+		args:    "FILE",
+		summary: "write a consistent copy of the database to FILE, online when the gateway runs",
+		about: `The copy is written beside FILE, checked, then renamed into place.
+To restore: stop the gateway, put the copy at storage.dir/supportgate.db,
+run "supportgate db check", start it again.`,
+		example: "supportgate db backup -config /etc/supportgate/config.toml /var/backups/supportgate.db",
+	},
+	{
+		name:    "console-user",
+		args:    "NAME < password",
+		summary: "print a users-file line (bcrypt) for [console] users_file; the password comes on stdin",
+		example: "supportgate console-user olga < /dev/stdin >> /etc/supportgate/console.users",
+	},
+	{
 		name:    "version",
 		summary: "print the version, the Go version and the commit",
 		example: "supportgate version",

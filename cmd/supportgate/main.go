@@ -34,6 +34,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdExplain(rest, stdout, stderr)
 	case "held":
 		return cmdHeld(rest, stdout, stderr)
+	case "db":
+		return cmdDB(rest, stdout, stderr)
+	case "console-user":
+		return cmdConsoleUser(rest, os.Stdin, stdout, stderr)
 	case "version":
 		return cmdVersion(rest, stdout, stderr)
 	case "-version", "--version":
