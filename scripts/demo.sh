@@ -11,6 +11,7 @@
 # environment, e.g. `DEMO_SMTP_PORT=2625 make demo`:
 #   DEMO_SMTP_PORT       supportgate SMTP           (2525)
 #   DEMO_HTTP_PORT       supportgate HTTP           (8025)
+#   DEMO_CONSOLE_PORT    supportgate console        (8026)
 #   DEMO_MAIL_PORT       devmail: upstream + smarthost (2526)
 #   DEMO_PORTAL_PORT     fakeportal REST (the webhook) (8090)
 #   DEMO_PORTAL_UI_PORT  fakeportal's page          (8091)
@@ -25,6 +26,7 @@ root=$PWD
 
 smtp_port=${DEMO_SMTP_PORT:-2525}
 http_port=${DEMO_HTTP_PORT:-8025}
+console_port=${DEMO_CONSOLE_PORT:-8026}
 mail_port=${DEMO_MAIL_PORT:-2526}
 portal_port=${DEMO_PORTAL_PORT:-8090}
 ui_port=${DEMO_PORTAL_UI_PORT:-8091}
@@ -48,6 +50,7 @@ listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 # 1. Every port free, each named by the variable that moves it.
 declare -A seen=()
 for spec in "DEMO_SMTP_PORT:$smtp_port:supportgate SMTP" "DEMO_HTTP_PORT:$http_port:supportgate HTTP" \
+	"DEMO_CONSOLE_PORT:$console_port:supportgate console" \
 	"DEMO_MAIL_PORT:$mail_port:devmail" "DEMO_PORTAL_PORT:$portal_port:fakeportal REST" \
 	"DEMO_PORTAL_UI_PORT:$ui_port:fakeportal page"; do
 	IFS=: read -r var port what <<<"$spec"
@@ -61,19 +64,20 @@ done
 
 # 2. The config: ./config.toml itself, or a copy with the ports moved.
 config=config.toml
-if [ "$smtp_port:$http_port:$mail_port:$portal_port:$state" != "2525:8025:2526:8090:demo-state" ]; then
+if [ "$smtp_port:$http_port:$console_port:$mail_port:$portal_port:$state" != "2525:8025:8026:2526:8090:demo-state" ]; then
 	mkdir -p "$state"
 	state_abs=$(cd "$state" && pwd)
 	config=$state_abs/config.toml
 	sed -e "s|\"127.0.0.1:2525\"|\"$host:$smtp_port\"|" \
 		-e "s|\"127.0.0.1:8025\"|\"$host:$http_port\"|" \
+		-e "s|\"127.0.0.1:8026\"|\"$host:$console_port\"|" \
 		-e "s|\"127.0.0.1:2526\"|\"$host:$mail_port\"|g" \
 		-e "s|http://127.0.0.1:8090/|http://$host:$portal_port/|" \
 		-e "s|^dir = \"demo-state\"|dir = \"$state_abs\"|" \
 		-e "s|^template = \"compose/|template = \"$root/compose/|" \
 		-e "s|^file = \"examples/|file = \"$root/examples/|" \
 		config.toml >"$config"
-	for want in "$host:$smtp_port" "$host:$http_port" "$host:$mail_port" "$host:$portal_port/" "$state_abs"; do
+	for want in "$host:$smtp_port" "$host:$http_port" "$host:$console_port" "$host:$mail_port" "$host:$portal_port/" "$state_abs"; do
 		grep -qF "$want" "$config" || die "could not move the ports in $config (is config.toml still the example?): $want missing"
 	done
 fi

@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-var demoVars = []string{"DEMO_SMTP_PORT", "DEMO_HTTP_PORT", "DEMO_MAIL_PORT", "DEMO_PORTAL_PORT", "DEMO_PORTAL_UI_PORT"}
+var demoVars = []string{"DEMO_SMTP_PORT", "DEMO_HTTP_PORT", "DEMO_CONSOLE_PORT", "DEMO_MAIL_PORT", "DEMO_PORTAL_PORT", "DEMO_PORTAL_UI_PORT"}
 
 var (
 	binOnce sync.Once
