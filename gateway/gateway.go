@@ -22,6 +22,7 @@ import (
 	"supportgate/rules"
 	"supportgate/store"
 	"supportgate/tracker"
+	"supportgate/webform"
 )
 
 // Gateway is one running supportgate.
@@ -34,6 +35,7 @@ type Gateway struct {
 	Deliv    *relay.Deliverer
 	Pipeline *pipeline.Pipeline
 	Tracker  *tracker.Tracker
+	Webform  *webform.Handler
 
 	httpSrv  *http.Server
 	httpLn   net.Listener

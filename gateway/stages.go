@@ -35,7 +35,7 @@ func (g *Gateway) setupStages() error {
 	}
 	p.Register()
 	g.Pipeline = p
-	return nil
+	return g.setupWebform()
 }
 
 // planMore adds the process job to an accepted message.
@@ -77,6 +77,7 @@ func (g *Gateway) janitor(ctx context.Context) {
 func (g *Gateway) moreRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /bitrix/event", g.Tracker.EventHandler())
 	mux.HandleFunc("POST /explain", g.explain)
+	g.webformRoutes(mux)
 }
 
 // reloadStages applies a new config to the stages; an error refuses the
@@ -85,7 +86,7 @@ func (g *Gateway) reloadStages(c *rules.Config) error {
 	if err := g.Pipeline.Reload(c); err != nil {
 		return err
 	}
-	return nil
+	return g.reloadWebform(c)
 }
 
 // afterReload runs once the new config is in force.

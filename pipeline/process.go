@@ -30,6 +30,7 @@ func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
 	if m == nil {
 		return queue.Permanent(errors.New("message record gone"))
 	}
+	log = withChannel(log, m)
 	pm, err := p.parse(m)
 	if err != nil {
 		return err
@@ -81,6 +82,9 @@ func (p *Pipeline) parse(m *store.Message) (*mailparse.Message, error) {
 
 // authenticate runs SPF/DKIM/DMARC when the policy needs it.
 func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker, c *rules.Config, m *store.Message, log interface{ Info(string, ...any) }) rules.AuthVerdict {
+	if m.Channel == ChannelWeb {
+		return webAuth()
+	}
 	if checker == nil || c.Auth.Autoreply == "off" {
 		return rules.AuthVerdict{Result: rules.AuthUnknown, Reason: "auth off"}
 	}
@@ -126,6 +130,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 	var jobs []*store.Job
 	if t == nil {
 		t = &store.Thread{Mailbox: mailboxOf(c, m), Requester: ev.Sender, RequesterName: pm.From.Name, Subject: pm.Subject}
+		markChannel(t, m)
 	}
 	t.AddParticipant(ev.Sender)
 	for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
@@ -160,7 +165,11 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 				return err
 			}
 		}
-		if c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender {
+		ipCapped, err := webReplyCapped(tx, c, m)
+		if err != nil {
+			return err
+		}
+		if (c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender) && !ipCapped {
 			jobs = append(jobs, autoReplyJob(t.ID, m, pm))
 		} else {
 			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", rules.ReasonRateLimit)

@@ -35,6 +35,7 @@ type Config struct {
 	Auth      Auth      `toml:"auth"`
 	DKIM      DKIM      `toml:"dkim"`
 	Log       Log       `toml:"log"`
+	Webform   Webform   `toml:"webform"`
 
 	// Path is the file the config came from; Dir its folder, against which
 	// relative paths are resolved.
@@ -210,6 +211,7 @@ func Defaults() Config {
 		Bitrix:    Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, TitleFallback: "(без темы)", ActiveDays: 14},
 		Auth:      Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
 		Log:       Log{Format: "json", Level: "info"},
+		Webform:   webformDefaults(),
 	}
 }
 
@@ -293,6 +295,7 @@ func (c *Config) resolvePaths() {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	c.resolveWebformPaths()
 }
 
 // KeyError is one problem with one key.

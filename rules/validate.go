@@ -236,6 +236,7 @@ func (c *Config) Validate() []error {
 	default:
 		add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
 	}
+	errs = append(errs, c.validateWebform()...)
 	return errs
 }
 

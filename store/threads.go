@@ -27,7 +27,11 @@ type Thread struct {
 	LastComment   int64    `json:"last_comment,omitempty"` // newest comment mailed or seen
 	// Warning is shown in the task text (a sender that failed
 	// authentication, for instance).
-	Warning string    `json:"warning,omitempty"`
+	Warning string `json:"warning,omitempty"`
+	// Channel is where the first message came from ("" mail, "web" the
+	// web form); Consent its personal-data consent record (web only).
+	Channel string    `json:"channel,omitempty"`
+	Consent string    `json:"consent,omitempty"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 }

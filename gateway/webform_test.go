@@ -1,0 +1,358 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"supportgate/bitrix/bitrixtest"
+	"supportgate/mailtest"
+)
+
+const intakeToken = "s3cret-intake-token"
+
+// newWebformEnv is the Bitrix24 env with [webform] on; wf is extra
+// [webform] keys, more is appended after the [webform] block.
+func newWebformEnv(t *testing.T, wf, more string) (*env, *bitrixtest.Portal) {
+	t.Helper()
+	portal := bitrixtest.NewWithOptions(t, bitrixtest.Options{UserID: 1, FolderID: 11})
+	portal.AddUser(7, "Ольга Смирнова", "olga@example.com")
+	e := &env{t: t, dir: t.TempDir()}
+	if err := os.WriteFile(filepath.Join(e.dir, "intake.token"), []byte(intakeToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(wf, "min_fill_time") {
+		wf += "\nmin_fill_time = \"0s\"\n"
+	}
+	extra := fmt.Sprintf("[bitrix]\nwebhook_url = %q\nresponsible_id = 7\napplication_token = %q\nfolder_id = 11\npoll_interval = \"1h\"\n"+
+		"[bitrix.task]\nTAGS = [\"support\"]\nPRIORITY = 1\n"+
+		"[webform]\nenabled = true\nmailbox = \"support@example.com\"\napi_token_file = \"intake.token\"\n%s\n"+
+		"[webform.task]\nTAGS = [\"Тип отправления: ЛК жителя\", \"Тип отправителя: Физическое лицо\"]\nUF_CHANNEL = \"web\"\n%s\n",
+		portal.WebhookURL(), appToken, wf, more)
+	e.upstream, e.smarthost = mailtest.Start(t, false), mailtest.Start(t, false)
+	e.start(extra, e.upstream.Addr())
+	return e, portal
+}
+
+// formClient is a browser stand-in: a cookie jar, the page's token.
+type formClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newFormClient(t *testing.T, e *env) *formClient {
+	jar, _ := cookiejar.New(nil)
+	return &formClient{t: t, base: "http://" + e.g.HTTPAddr(), c: &http.Client{Jar: jar}}
+}
+
+var tokenRE = regexp.MustCompile(`name="_token" value="([^"]+)"`)
+
+// token loads the form and returns its signed token.
+func (f *formClient) token() string {
+	f.t.Helper()
+	resp, err := f.c.Get(f.base + "/form")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		f.t.Fatalf("GET /form: %d", resp.StatusCode)
+	}
+	m := tokenRE.FindSubmatch(b)
+	if m == nil {
+		f.t.Fatalf("no token in the page:\n%s", b)
+	}
+	return string(m[1])
+}
+
+type upload struct {
+	name string
+	data []byte
+}
+
+// post sends the page's multipart form; header adds request headers.
+func (f *formClient) post(fields map[string]string, files []upload, header map[string]string) (int, http.Header, string) {
+	f.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for _, u := range files {
+		w, _ := mw.CreateFormFile("files", u.name)
+		w.Write(u.data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", f.base+"/form", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := f.c.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func goodFields(tok string) map[string]string {
+	return map[string]string{"_token": tok, "name": "Мария Иванова", "email": "maria@resident.test", "phone": "+7 900 123-45-67",
+		"subject": "Протечка в подъезде", "text": "Течёт крыша над 5-м этажом.", "consent": "yes"}
+}
+
+func intake(t *testing.T, e *env, token, ctype string, body []byte) (int, map[string]string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+e.g.HTTPAddr()+"/intake", bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]string
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func jsonAppeal(t *testing.T, mod func(m map[string]any)) []byte {
+	m := map[string]any{"name": "Пётр Сидоров", "email": "petr@resident.test", "subject": "Домофон", "text": "Не работает домофон.", "consent": true}
+	if mod != nil {
+		mod(m)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// The API: a good token files the appeal (task with the channel fields and
+// the cleaned file name, forwarded copy, one acknowledgement); the person's
+// mail reply to the acknowledgement is a comment on the same task; a bad
+// token is 401, a missing field 400 naming it.
+func TestWebformAPI(t *testing.T) {
+	e, portal := newWebformEnv(t, "", "")
+	file := []byte("%PDF-1.4 акт осмотра \x00\x01")
+	code, out := intake(t, e, intakeToken, "application/json", jsonAppeal(t, func(m map[string]any) {
+		m["files"] = []map[string]string{{"name": "../../etc/ак\x00т.pdf", "content": base64.StdEncoding.EncodeToString(file)}}
+	}))
+	if code != 201 || out["id"] == "" {
+		t.Fatalf("intake = %d %v", code, out)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
+	task := portal.Tasks()[0]
+	waitFor(t, func() bool { task, _ = portal.Task(task.ID); return len(task.Files) >= 1 }, "files linked")
+	found := false
+	for _, id := range task.Files {
+		if f, ok := portal.FileInfo(id); ok && f.Name == "акт.pdf" && bytes.Equal(f.Data, file) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("file акт.pdf (cleaned of ../ and NUL) not on Drive intact; files %v", task.Files)
+	}
+	if strings.Join(task.Tags, "|") != "Тип отправления: ЛК жителя|Тип отправителя: Физическое лицо" || task.Fields["UF_CHANNEL"] != "web" {
+		t.Errorf("channel fields: tags %q fields %v", task.Tags, task.Fields)
+	}
+	if task.Priority != 1 {
+		t.Errorf("[bitrix.task] PRIORITY not kept under [webform.task]: %d", task.Priority)
+	}
+	if !strings.Contains(task.Description, "Согласие на обработку персональных данных") || !strings.Contains(task.Description, "ip=127.0.0.1") ||
+		!strings.Contains(task.Description, "version=sha256:") {
+		t.Errorf("consent record not in the task text:\n%s", task.Description)
+	}
+	fwd := e.upstream.Wait(1, 10*time.Second)
+	if len(fwd) != 1 || !bytes.Contains(fwd[0].Data, []byte("X-Supportgate-Channel: web")) || !bytes.Contains(fwd[0].Data, []byte("X-Supportgate-Consent: time=")) {
+		t.Fatalf("forwarded copy: %d messages", len(fwd))
+	}
+	if fwd[0].From != "petr@resident.test" {
+		t.Errorf("forward envelope from %q", fwd[0].From)
+	}
+	waitFor(t, func() bool { return len(replies(e)) == 1 }, "acknowledgement")
+	ack := replies(e)[0]
+	if ack.Rcpts[0] != "petr@resident.test" {
+		t.Errorf("ack to %v", ack.Rcpts)
+	}
+	ah := header(t, ack)
+	ackID, _ := ah.MessageID()
+
+	// The person answers the acknowledgement by mail: a comment.
+	reply := "From: petr@resident.test\r\nTo: support@example.com\r\nSubject: Re: Домофон\r\nMessage-ID: <wr1@resident.test>\r\nIn-Reply-To: <" + ackID + ">\r\n\r\nКод подъезда 1234.\r\n"
+	if err := send(t, e.g.SMTPAddr(), "petr@resident.test", []string{"support@example.com"}, reply); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(portal.Comments(task.ID)) == 1 }, "comment")
+	if c := portal.Comments(task.ID)[0]; !strings.Contains(c.Message, "Код подъезда 1234") {
+		t.Errorf("comment = %q", c.Message)
+	}
+	if len(portal.Tasks()) != 1 || len(replies(e)) != 1 {
+		t.Errorf("tasks %d, replies %d after the mail reply", len(portal.Tasks()), len(replies(e)))
+	}
+
+	// Bad token, no token: 401, nothing stored.
+	for _, tok := range []string{"wrong", ""} {
+		if code, _ := intake(t, e, tok, "application/json", jsonAppeal(t, nil)); code != 401 {
+			t.Errorf("token %q: %d, want 401", tok, code)
+		}
+	}
+	// Missing fields: 400 naming each.
+	for _, f := range []string{"name", "email", "subject", "text", "consent"} {
+		code, out := intake(t, e, intakeToken, "application/json", jsonAppeal(t, func(m map[string]any) { delete(m, f) }))
+		if code != 400 || out["field"] != f || out["error"] == "" {
+			t.Errorf("without %s: %d %v", f, code, out)
+		}
+	}
+	// Multipart works too.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range map[string]string{"name": "Анна", "email": "anna@resident.test", "subject": "Лифт", "text": "Стоит лифт", "consent": "on"} {
+		mw.WriteField(k, v)
+	}
+	mw.Close()
+	if code, out := intake(t, e, intakeToken, mw.FormDataContentType(), body.Bytes()); code != 201 || out["id"] == "" {
+		t.Errorf("multipart intake = %d %v", code, out)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 2 }, "second task")
+	if n := len(e.upstream.Messages()); n != 3 {
+		t.Errorf("upstream has %d messages, want 3 (2 appeals, 1 mail reply)", n)
+	}
+}
+
+// The page's abuse controls and bad input, each answered clearly and
+// with nothing stored.
+func TestWebformPageAbuse(t *testing.T) {
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		status := "failed"
+		if r.Form.Get("secret") == "captcha-secret" && r.Form.Get("token") == "solved" && r.Form.Get("ip") == "127.0.0.1" {
+			status = "ok"
+		}
+		fmt.Fprintf(w, `{"status":%q,"message":""}`, status)
+	}))
+	defer fake.Close()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "captcha.secret")
+	os.WriteFile(secret, []byte("captcha-secret"), 0o600)
+	e, portal := newWebformEnv(t, fmt.Sprintf("max_per_ip = 2\nmax_total_bytes = 4000\ncaptcha_verify_url = %q\ncaptcha_secret_file = %q\n", fake.URL+"/validate", secret), "")
+	f := newFormClient(t, e)
+
+	// CSRF: no token, or a token without its cookie: 403.
+	if code, _, body := f.post(goodFields(""), nil, nil); code != 403 || !strings.Contains(body, "со страницы обращения") {
+		t.Errorf("no token: %d", code)
+	}
+	tok := f.token()
+	other := newFormClient(t, e) // another browser: no cookie
+	if code, _, _ := other.post(goodFields(tok), nil, nil); code != 403 {
+		t.Errorf("token without its cookie: %d, want 403", code)
+	}
+	// Honeypot.
+	fl := goodFields(tok)
+	fl["website"] = "http://spam.test"
+	if code, _, _ := f.post(fl, nil, nil); code != 400 {
+		t.Errorf("honeypot: %d, want 400", code)
+	}
+	// Missing field: 400, the error next to it, the input kept, HTML as text.
+	fl = goodFields(tok)
+	delete(fl, "name")
+	fl["text"] = "<script>alert(1)</script><b>жирный</b>"
+	code, _, body := f.post(fl, nil, nil)
+	if code != 400 || !strings.Contains(body, `aria-describedby="name-err"`) || !strings.Contains(body, `id="name-err"`) {
+		t.Errorf("missing name: %d\n%s", code, body)
+	}
+	if strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;жирный&lt;/b&gt;") {
+		t.Errorf("text not kept as text:\n%s", body)
+	}
+	if !strings.Contains(body, `value="maria@resident.test"`) {
+		t.Errorf("input not kept")
+	}
+	// Oversized file: 413 and the message shown.
+	code, _, body = f.post(goodFields(f.token()), []upload{{"big.bin", bytes.Repeat([]byte("x"), 5000)}}, nil)
+	if code != 413 || !strings.Contains(body, "Файлы слишком большие") {
+		t.Errorf("big file: %d", code)
+	}
+	code, _, _ = f.post(goodFields(f.token()), []upload{{"huge.bin", bytes.Repeat([]byte("x"), 200<<10)}}, nil)
+	if code != 413 {
+		t.Errorf("body over the limit: %d, want 413", code)
+	}
+	// Captcha: missing or wrong token fails, solved passes.
+	code, _, body = f.post(goodFields(f.token()), nil, nil)
+	if code != 400 || !strings.Contains(body, "captcha-err") {
+		t.Errorf("no captcha: %d", code)
+	}
+	fl = goodFields(f.token())
+	fl["smart-token"] = "wrong"
+	if code, _, _ := f.post(fl, nil, nil); code != 400 {
+		t.Errorf("bad captcha: %d", code)
+	}
+	if n := len(e.upstream.Messages()) + len(portal.Tasks()); n != 0 {
+		t.Fatalf("refused posts stored something: %d", n)
+	}
+	fl = goodFields(f.token())
+	fl["smart-token"] = "solved"
+	code, _, body = f.post(fl, nil, nil)
+	if code != 200 || !strings.Contains(body, `id="request-id"`) {
+		t.Fatalf("good post: %d\n%s", code, body)
+	}
+	// Two accepted from this IP: the third is 429 with Retry-After.
+	fl = goodFields(f.token())
+	fl["smart-token"] = "solved"
+	if code, _, _ := f.post(fl, nil, nil); code != 200 {
+		t.Fatalf("second post: %d", code)
+	}
+	code, hdr, _ := f.post(fl, nil, nil)
+	if code != 429 || hdr.Get("Retry-After") == "" {
+		t.Errorf("third post: %d Retry-After %q", code, hdr.Get("Retry-After"))
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 2 }, "two tasks")
+	if n := len(e.upstream.Wait(2, 5*time.Second)); n != 2 {
+		t.Errorf("upstream got %d, want 2", n)
+	}
+}
+
+// A post sooner than min_fill_time is refused with the form again; a
+// company page listed in allowed_origins posts without a token.
+func TestWebformTooFastAndOrigin(t *testing.T) {
+	e, portal := newWebformEnv(t, "min_fill_time = \"1h\"\nallowed_origins = [\"https://www.company.test\"]\n", "")
+	f := newFormClient(t, e)
+	code, _, body := f.post(goodFields(f.token()), nil, nil)
+	if code != 400 || !strings.Contains(body, "слишком быстро") || !strings.Contains(body, `value="Мария Иванова"`) {
+		t.Errorf("too fast: %d", code)
+	}
+	code, _, _ = f.post(goodFields(""), nil, map[string]string{"Origin": "https://evil.test"})
+	if code != 403 {
+		t.Errorf("foreign origin: %d, want 403", code)
+	}
+	code, _, body = f.post(goodFields(""), nil, map[string]string{"Origin": "https://www.company.test"})
+	if code != 200 || !strings.Contains(body, "request-id") {
+		t.Errorf("allowed origin: %d", code)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
+	// explain names the channel.
+	fwd := e.upstream.Wait(1, 5*time.Second)
+	resp, err := http.Post("http://"+e.g.HTTPAddr()+"/explain?"+url.Values{}.Encode(), "message/rfc822", bytes.NewReader(fwd[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(out), "channel:     web") || !strings.Contains(string(out), "not applicable: web form") {
+		t.Errorf("explain:\n%s", out)
+	}
+}
