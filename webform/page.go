@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -116,7 +117,7 @@ func (h *Handler) baseData(c *rules.Config) pageData {
 	wf := &c.Webform
 	d := pageData{Action: wf.Path, TokenField: tokenField, Honeypot: wf.Honeypot, Values: map[string]string{},
 		Errors: map[string]string{}, ConsentText: wf.ConsentText, ConsentVersion: wf.ConsentVersionOf(),
-		MaxFiles: wf.MaxFiles, MaxMB: strconv.FormatFloat(float64(c.FileCap())/(1<<20), 'f', 1, 64)}
+		MaxFiles: wf.MaxFiles, MaxMB: strings.Replace(strconv.FormatFloat(math.Round(float64(c.FileCap())/(1<<20)*10)/10, 'f', -1, 64), ".", ",", 1)}
 	if wf.CaptchaOn() {
 		d.CaptchaSiteKey, d.CaptchaField = wf.CaptchaSiteKey, wf.CaptchaField
 	}
