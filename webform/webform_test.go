@@ -154,3 +154,21 @@ func TestWindow(t *testing.T) {
 		t.Error("still full after the window")
 	}
 }
+
+// Both shipped pages load (the built-in Russian one and examples/'s
+// English one) and render an error next to its field.
+func TestShippedPagesLoad(t *testing.T) {
+	for _, f := range []string{"", "../examples/form.en.html"} {
+		p, err := loadPage(f)
+		if err != nil {
+			t.Fatalf("%q: %v", f, err)
+		}
+		var b bytes.Buffer
+		if err := p.t.Execute(&b, pageData{Values: map[string]string{"name": "<b>x</b>"}, Errors: map[string]string{"email": codeInvalid}, MaxFiles: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), `id="email-err"`) || !strings.Contains(b.String(), "&lt;b&gt;x&lt;/b&gt;") {
+			t.Errorf("%q renders wrong:\n%s", f, b.String())
+		}
+	}
+}
