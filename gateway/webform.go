@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 
 	"supportgate/rules"
@@ -29,3 +30,14 @@ func (g *Gateway) webformRoutes(mux *http.ServeMux) {
 }
 
 func (g *Gateway) reloadWebform(c *rules.Config) error { return g.Webform.Reload(c) }
+
+// noWebDSN: a web appeal whose forward fails gets no DSN. The person sent
+// no mail (a bounce would puzzle them, and the typed address is
+// unverified), and the appeal is not lost: its task and acknowledgement
+// are jobs of their own. The failure is ours and stays in the log.
+func noWebDSN(m *store.Message) error {
+	if m.Channel == "web" {
+		return errors.New("no DSN for a web-form appeal: the forward failed on our side; the task and the acknowledgement go on")
+	}
+	return nil
+}

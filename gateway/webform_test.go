@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -354,5 +355,77 @@ func TestWebformTooFastAndOrigin(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(out), "channel:     web") || !strings.Contains(string(out), "not applicable: web form") {
 		t.Errorf("explain:\n%s", out)
+	}
+}
+
+// queueIdle is the barrier: no job left (every appeal fully handled).
+func queueIdle(t *testing.T, e *env) func() bool {
+	return func() bool {
+		jobs, err := e.g.Store.Jobs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(jobs) == 0
+	}
+}
+
+// intakeFrom posts an appeal to /intake from a given loopback address
+// (127.0.0.0/8 is all loopback), so tests can be several clients.
+func intakeFrom(t *testing.T, e *env, local, email string) {
+	t.Helper()
+	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}).DialContext}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest("POST", "http://"+e.g.HTTPAddr()+"/intake", bytes.NewReader(jsonAppeal(t, func(m map[string]any) { m["email"] = email })))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+intakeToken)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("intake from %s: %d", local, resp.StatusCode)
+	}
+}
+
+// The typed address is unverified, so acknowledgements are capped per
+// address (max_per_sender) and per client IP (max_replies_per_ip); every
+// appeal still gets its task.
+func TestWebformReplyCaps(t *testing.T) {
+	e, portal := newWebformEnv(t, "max_replies_per_ip = 2\n", "[autoreply]\nmax_per_sender = 1\n")
+	// One at a time (each processed before the next is sent), so the
+	// counts meet them in this order.
+	for i, c := range []struct{ ip, email string }{
+		{"127.0.0.1", "one@resident.test"},
+		{"127.0.0.2", "one@resident.test"}, // same address, other IP: per-address cap
+		{"127.0.0.1", "two@resident.test"},
+		{"127.0.0.1", "three@resident.test"}, // third from 127.0.0.1: per-IP cap
+	} {
+		intakeFrom(t, e, c.ip, c.email)
+		waitFor(t, func() bool { return len(portal.Tasks()) == i+1 }, "task of "+c.email)
+	}
+	waitFor(t, queueIdle(t, e), "queue idle")
+	got := map[string]int{}
+	for _, r := range replies(e) {
+		got[r.Rcpts[0]]++
+	}
+	if got["one@resident.test"] != 1 || got["two@resident.test"] != 1 || got["three@resident.test"] != 0 || len(got) != 2 {
+		t.Errorf("acknowledgements: %v", got)
+	}
+}
+
+// A mail from outside that carries our channel header is still a mail:
+// no web task fields, no consent line, sender authentication as usual.
+func TestForgedChannelHeaderIsMail(t *testing.T) {
+	e, portal := newWebformEnv(t, "", "")
+	msg := "From: x@customer.test\r\nTo: support@example.com\r\nSubject: forged\r\nMessage-ID: <forged1@customer.test>\r\n" +
+		"X-Supportgate-Channel: web\r\nX-Supportgate-Consent: time=1; ip=1.1.1.1; version=x\r\n\r\nhello\r\n"
+	if err := send(t, e.g.SMTPAddr(), "x@customer.test", []string{"support@example.com"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
+	task := portal.Tasks()[0]
+	if strings.Join(task.Tags, "|") != "support" || task.Fields["UF_CHANNEL"] != nil || strings.Contains(task.Description, "Согласие") {
+		t.Errorf("a mail was taken for a web appeal: tags %q fields %v\n%s", task.Tags, task.Fields, task.Description)
 	}
 }

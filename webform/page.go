@@ -170,6 +170,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		h.render(w, c, http.StatusTooManyRequests, d)
 		return
 	}
+	allowSlowUpload(w)
 	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(c))
 	a, err := readMultipart(r, c)
 	if err != nil {

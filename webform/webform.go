@@ -130,6 +130,15 @@ func bodyLimit(c *rules.Config) int64 {
 	return c.FileCap() + int64(c.Webform.MaxTextBytes) + 64<<10
 }
 
+// uploadTime is how long a post's body may take: [http]'s ReadTimeout
+// (30 s) suits Bitrix24's small event calls, not 10 MB of photos sent
+// from a phone on a slow line.
+const uploadTime = 5 * time.Minute
+
+func allowSlowUpload(w http.ResponseWriter) {
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
+}
+
 // accept makes the appeal a message and has it accepted durably; the
 // returned id is the request number the person is shown.
 func (h *Handler) accept(ctx context.Context, c *rules.Config, a *Appeal, ip, proto, channel string) (string, error) {
@@ -178,6 +187,7 @@ func (h *Handler) intake(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "bad or missing bearer token"})
 		return
 	}
+	allowSlowUpload(w)
 	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(c)*4/3+64<<10) // base64 in JSON
 	a, ferr, err := readAPI(r, c)
 	if err != nil {
