@@ -29,7 +29,14 @@ func (g *Gateway) webformRoutes(mux *http.ServeMux) {
 	g.Webform.Routes(mux)
 }
 
-func (g *Gateway) reloadWebform(c *rules.Config) error { return g.Webform.Reload(c) }
+// reloadWebform loads the new page template. The routes were made at
+// start, so a new path needs a restart (enabled takes effect at once).
+func (g *Gateway) reloadWebform(c *rules.Config) error {
+	if old := g.Cfg.Get(); old.Webform.Path != c.Webform.Path {
+		g.Log.Warn("changed key takes effect only after a restart", "key", "webform.path")
+	}
+	return g.Webform.Reload(c)
+}
 
 // noWebDSN: a web appeal whose forward fails gets no DSN. The person sent
 // no mail (a bounce would puzzle them, and the typed address is

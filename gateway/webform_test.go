@@ -149,7 +149,10 @@ func jsonAppeal(t *testing.T, mod func(m map[string]any)) []byte {
 // mail reply to the acknowledgement is a comment on the same task; a bad
 // token is 401, a missing field 400 naming it.
 func TestWebformAPI(t *testing.T) {
-	e, portal := newWebformEnv(t, "", "")
+	// Sender authentication on, with the strictest policy and a resolver
+	// that answers nothing: a web appeal is not held up by it and still
+	// gets its acknowledgement (not applicable is not a failure).
+	e, portal := newWebformEnv(t, "", "[auth]\nautoreply = \"pass\"\nresolver = \"127.0.0.1:9\"\ntimeout = \"200ms\"\n")
 	file := []byte("%PDF-1.4 акт осмотра \x00\x01")
 	code, out := intake(t, e, intakeToken, "application/json", jsonAppeal(t, func(m map[string]any) {
 		m["files"] = []map[string]string{{"name": "../../etc/ак\x00т.pdf", "content": base64.StdEncoding.EncodeToString(file)}}
@@ -231,7 +234,7 @@ func TestWebformAPI(t *testing.T) {
 		t.Errorf("multipart intake = %d %v", code, out)
 	}
 	waitFor(t, func() bool { return len(portal.Tasks()) == 2 }, "second task")
-	if n := len(e.upstream.Messages()); n != 3 {
+	if n := len(e.upstream.Wait(3, 10*time.Second)); n != 3 {
 		t.Errorf("upstream has %d messages, want 3 (2 appeals, 1 mail reply)", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	htmltemplate "html/template"
 	"maps"
 	"net/url"
 	"path/filepath"
@@ -156,6 +157,15 @@ func (c *Config) validateWebform() []error {
 	for k, v := range map[string]string{"api_token_file": w.APITokenFile, "template": w.Template, "captcha_secret_file": w.CaptchaSecretFile} {
 		if v != "" && !fileExists(v) {
 			add(k, "file not found: %s", v)
+		}
+	}
+	if w.Template != "" && fileExists(w.Template) {
+		// The same checks the gateway makes when it loads the page, so
+		// `supportgate check` catches a broken template.
+		if t, err := htmltemplate.ParseFiles(w.Template); err != nil {
+			add("template", "%v", err)
+		} else if t.Lookup("msg") == nil {
+			add("template", "no {{define \"msg\"}} (the wording of the error codes; see examples/form.en.html)")
 		}
 	}
 	if strings.TrimSpace(w.ConsentText) == "" {

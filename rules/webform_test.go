@@ -43,13 +43,15 @@ api_token_file = "missing.token"
 honeypot = "a b"
 allowed_origins = ["www.example.com"]
 captcha_secret_file = "missing.secret"
+template = "page.html"
 captcha_verify_url = "ftp://x"
 `), 0o600)
+	os.WriteFile(filepath.Join(dir, "page.html"), []byte("<p>{{.Name}}</p>"), 0o600) // no "msg"
 	_, err := Load(path)
 	if err == nil {
 		t.Fatal("bad [webform] accepted")
 	}
-	for _, k := range []string{"webform.path", "webform.mailbox", "webform.api_token_file", "webform.honeypot",
+	for _, k := range []string{"webform.template", "webform.path", "webform.mailbox", "webform.api_token_file", "webform.honeypot",
 		"webform.allowed_origins[0]", "webform.captcha_secret_file", "webform.captcha_verify_url"} {
 		if !strings.Contains(err.Error(), k+":") {
 			t.Errorf("no error for %s in:\n%v", k, err)

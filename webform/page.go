@@ -140,7 +140,8 @@ func (h *Handler) render(w http.ResponseWriter, c *rules.Config, code int, d pag
 	}
 	script, frame := "", ""
 	if d.CaptchaSiteKey != "" {
-		script, frame = " https://smartcaptcha.yandexcloud.net", "; frame-src https://smartcaptcha.yandexcloud.net"
+		const yc = "https://smartcaptcha.yandexcloud.net"
+		script, frame = " "+yc, "; frame-src "+yc+"; connect-src "+yc
 	}
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; style-src 'nonce-%s'; img-src 'self' data:; script-src 'nonce-%s'%s%s; form-action 'self'; base-uri 'none'; frame-ancestors %s",
