@@ -109,7 +109,7 @@ func TestWebformInBrowser(t *testing.T) {
 	step("request number", err)
 	doneShot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	step("screenshot", err)
-	if !strings.Contains(errText, "Заполните") {
+	if !strings.Contains(errText, "согласия на обработку") {
 		t.Errorf("consent error = %q", errText)
 	}
 	for name, b := range map[string][]byte{"form.png": formShot, "error.png": errShot, "thanks.png": doneShot} {

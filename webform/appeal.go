@@ -55,6 +55,7 @@ const (
 	codeExpired  = "expired"
 	codeCaptcha  = "captcha"
 	codeRobot    = "robot"
+	codeConsent  = "consent"
 )
 
 var apiText = map[string]string{
@@ -67,6 +68,7 @@ var apiText = map[string]string{
 	codeExpired:  "the form expired; send it again",
 	codeCaptcha:  "captcha check failed",
 	codeRobot:    "rejected as automated",
+	codeConsent:  "required: consent to the processing of personal data",
 }
 
 // Field length caps, in runes; the text's cap is [webform] max_text_bytes.
@@ -122,7 +124,7 @@ func (a *Appeal) check(w *rules.Webform) []*FieldError {
 		bad("files", codeTooMany)
 	}
 	if !a.Consent {
-		bad("consent", codeRequired)
+		bad("consent", codeConsent)
 	}
 	return errs
 }

@@ -76,7 +76,7 @@ func TestCheckNamesFields(t *testing.T) {
 	for _, e := range a.check(&w) {
 		got[e.Field] = e.Code
 	}
-	want := map[string]string{"name": codeRequired, "email": codeInvalid, "phone": codeInvalid, "consent": codeRequired}
+	want := map[string]string{"name": codeRequired, "email": codeInvalid, "phone": codeInvalid, "consent": codeConsent}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("errors %v, want %v", got, want)
 	}
