@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -69,7 +71,14 @@ func TestWebformInBrowser(t *testing.T) {
 			t.Fatalf("browser: %s: %v", what, err)
 		}
 	}
+	// The page must work without JavaScript: the page's own scripts are
+	// switched off (the DevTools protocol still drives the browser).
+	noJS := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return chromedp.Void{}, err
+	}
 	step("fill", chromedp.Do(ctx,
+		noJS,
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate("http://"+e.g.HTTPAddr()+"/form"),
 		chromedp.WaitVisible(chromedp.CSS("#name")),
@@ -151,7 +160,8 @@ func TestWebformInBrowser(t *testing.T) {
 	if r := replies(e)[0]; r.Rcpts[0] != "maria@resident.test" {
 		t.Errorf("acknowledgement to %v", r.Rcpts)
 	}
-	if len(portal.Tasks()) != 1 || len(e.upstream.Messages()) != 1 {
-		t.Errorf("tasks %d, forwards %d: want one of each", len(portal.Tasks()), len(e.upstream.Messages()))
+	waitFor(t, queueIdle(t, e), "queue idle")
+	if len(portal.Tasks()) != 1 || len(e.upstream.Messages()) != 1 || len(replies(e)) != 1 {
+		t.Errorf("tasks %d, forwards %d, replies %d: want one of each", len(portal.Tasks()), len(e.upstream.Messages()), len(replies(e)))
 	}
 }
