@@ -79,6 +79,8 @@ func (c *Config) Validate() []error {
 		}
 	}
 
+	errs = append(errs, c.validateWebform()...)
+
 	checkHostPort("smtp.listen", c.SMTP.Listen, true)
 	if c.SMTP.Hostname == "" {
 		add("smtp.hostname", "required (the name in the greeting and Received:)")
@@ -236,7 +238,6 @@ func (c *Config) Validate() []error {
 	default:
 		add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
 	}
-	errs = append(errs, c.validateWebform()...)
 	return errs
 }
 

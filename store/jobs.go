@@ -30,13 +30,13 @@ type Message struct {
 	// AuthResults is our Authentication-Results field for the forwarded
 	// copy, once the sender is checked ("-" when checked without result).
 	AuthResults string `json:"auth_results,omitempty"`
+	// Pending counts the jobs still referring to the message.
+	Pending int `json:"pending"`
 	// Channel: "" for SMTP, "web" for a web-form appeal (set by the
 	// gateway, never read from a header); Consent is a web appeal's
 	// personal-data consent record (time, client IP, text version).
 	Channel string `json:"channel,omitempty"`
 	Consent string `json:"consent,omitempty"`
-	// Pending counts the jobs still referring to the message.
-	Pending int `json:"pending"`
 }
 
 // Job states. Finished jobs are deleted; their outcome is in the log.
