@@ -432,3 +432,31 @@ func TestForgedChannelHeaderIsMail(t *testing.T) {
 		t.Errorf("a mail was taken for a web appeal: tags %q fields %v\n%s", task.Tags, task.Fields, task.Description)
 	}
 }
+
+// Behind a trusted reverse proxy the client IP (consent record, Received:,
+// per-IP caps) is the one the proxy saw; from anyone else X-Forwarded-For
+// is ignored.
+func TestWebformBehindProxy(t *testing.T) {
+	for _, c := range []struct {
+		trusted, want string
+	}{{"[\"127.0.0.0/8\"]", "198.51.100.7"}, {"[]", "127.0.0.1"}} {
+		e, _ := newWebformEnv(t, "trusted_proxies = "+c.trusted+"\n", "")
+		req, _ := http.NewRequest("POST", "http://"+e.g.HTTPAddr()+"/intake", bytes.NewReader(jsonAppeal(t, nil)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+intakeToken)
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("intake: %d", resp.StatusCode)
+		}
+		fwd := e.upstream.Wait(1, 10*time.Second)
+		if len(fwd) != 1 || !bytes.Contains(fwd[0].Data, []byte("ip="+c.want+";")) || !bytes.Contains(fwd[0].Data, []byte("(["+c.want+"])")) {
+			t.Errorf("trusted_proxies %s: want client %s in the consent record and Received:\n%.600s", c.trusted, c.want, fwd[0].Data)
+		}
+		e.stop()
+	}
+}

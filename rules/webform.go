@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"maps"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,11 @@ type Webform struct {
 	// post here (their Origin stands in for the CSRF token).
 	FrameAncestors []string `toml:"frame_ancestors"`
 	AllowedOrigins []string `toml:"allowed_origins"`
+	// TrustedProxies are the reverse proxies in front (IPs or CIDRs):
+	// from them the client IP is taken from X-Forwarded-For (and the
+	// scheme from X-Forwarded-Proto); from anyone else those headers are
+	// ignored, since a robot would forge them to dodge the per-IP caps.
+	TrustedProxies []string `toml:"trusted_proxies"`
 	// Captcha: a server-side check of the widget's token against
 	// CaptchaVerifyURL (Yandex SmartCaptcha by default: servers in Russia).
 	CaptchaVerifyURL  string `toml:"captcha_verify_url"`
@@ -120,6 +126,37 @@ func MergeTask(base map[string]any, overrides ...map[string]any) map[string]any 
 		maps.Copy(out, o)
 	}
 	return out
+}
+
+// TrustedProxy reports whether ip (an HTTP peer) is one of [webform]
+// trusted_proxies.
+func (w *Webform) TrustedProxy(ip net.IP) bool {
+	for _, p := range w.TrustedProxies {
+		if n, err := proxyNet(p); err == nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyNet reads an IP address (a single host) or a CIDR.
+func proxyNet(s string) (*net.IPNet, error) {
+	if strings.Contains(s, "/") {
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("not an IP address or CIDR: %q", s)
+		}
+		return n, nil
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return nil, fmt.Errorf("not an IP address or CIDR: %q", s)
+	}
+	bits := 128
+	if ip4 := ip.To4(); ip4 != nil {
+		ip, bits = ip4, 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
 }
 
 func (c *Config) resolveWebformPaths() {
@@ -204,6 +241,11 @@ func (c *Config) validateWebform() []error {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			add(fmt.Sprintf("allowed_origins[%d]", i), "not an origin like \"https://www.example.com\": %q", o)
+		}
+	}
+	for i, p := range w.TrustedProxies {
+		if _, err := proxyNet(p); err != nil {
+			add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
 		}
 	}
 	if w.CaptchaOn() {

@@ -106,7 +106,7 @@ func (h *Handler) nonceFor(w http.ResponseWriter, r *http.Request, c *rules.Conf
 	}
 	n := newNonce()
 	ck := &http.Cookie{Name: cookieName, Value: n, Path: c.Webform.Path, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	if protoOf(r) == "HTTPS" {
+	if protoOf(r, &c.Webform) == "HTTPS" {
 		ck.Secure, ck.SameSite = true, http.SameSiteNoneMode
 	}
 	http.SetCookie(w, ck)
@@ -160,7 +160,7 @@ func (h *Handler) render(w http.ResponseWriter, c *rules.Config, code int, d pag
 func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	c := h.cfg.Get()
 	wf := &c.Webform
-	ip, now := clientIP(r), time.Now()
+	ip, now := clientIP(r, wf), time.Now()
 	d := h.baseData(c)
 	if full, wait := h.perIP.full(ip, wf.MaxPerIP, wf.Window.D(), now); full {
 		h.count("web", "rate_limited")
@@ -256,7 +256,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		h.render(w, c, status, d)
 		return
 	}
-	id, err := h.accept(r.Context(), c, a, ip, protoOf(r), "page")
+	id, err := h.accept(r.Context(), c, a, ip, protoOf(r, wf), "page")
 	if err != nil {
 		h.failed(w, "web", err, func(code int, msg string) {
 			d.Notice = "unavailable"

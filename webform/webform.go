@@ -114,14 +114,31 @@ func (h *Handler) enabled(f http.HandlerFunc) http.HandlerFunc {
 
 func (h *Handler) count(channel, result string) { Submissions.WithLabelValues(channel, result).Inc() }
 
-// clientIP is the peer's address without the port. A proxy in front is
-// not trusted for it: X-Forwarded-For is what a robot would forge.
-func clientIP(r *http.Request) string {
+// clientIP is the client's address: the peer's, or, when the peer is one
+// of [webform] trusted_proxies, the nearest address in X-Forwarded-For
+// that is not one of them (each proxy appends the address it saw, so
+// only the entries our own proxies added can be believed).
+func clientIP(r *http.Request, wf *rules.Webform) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip := net.ParseIP(host)
+	if ip == nil || !wf.TrustedProxy(ip) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := net.ParseIP(strings.TrimSpace(hops[i]))
+		if h == nil {
+			break // garbage below our proxies' entries: stop at what we trust
+		}
+		if !wf.TrustedProxy(h) {
+			return h.String()
+		}
+		ip = h
+	}
+	return ip.String()
 }
 
 // bodyLimit is how much of a request body is read: the files' cap plus
@@ -170,8 +187,12 @@ func (h *Handler) accept(ctx context.Context, c *rules.Config, a *Appeal, ip, pr
 	return m.ID, nil
 }
 
-func protoOf(r *http.Request) string {
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+// protoOf is the scheme the client used: TLS here, or X-Forwarded-Proto
+// from a trusted proxy.
+func protoOf(r *http.Request, wf *rules.Webform) string {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	fromProxy := wf.TrustedProxy(net.ParseIP(host))
+	if r.TLS != nil || (fromProxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")) {
 		return "HTTPS"
 	}
 	return "HTTP"
@@ -219,7 +240,7 @@ func (h *Handler) intake(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": ferr.Error(), "field": ferr.Field})
 		return
 	}
-	id, err := h.accept(r.Context(), c, a, clientIP(r), protoOf(r), "api")
+	id, err := h.accept(r.Context(), c, a, clientIP(r, wf), protoOf(r, wf), "api")
 	if err != nil {
 		h.failed(w, "api", err, func(code int, msg string) { writeJSON(w, code, map[string]string{"error": msg}) })
 		return

@@ -172,3 +172,23 @@ func TestShippedPagesLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	wf := &rules.Webform{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1"}}
+	for _, c := range []struct{ peer, xff, want string }{
+		{"203.0.113.5:4000", "198.51.100.1", "203.0.113.5"},                   // not a proxy: XFF ignored
+		{"10.1.1.1:4000", "198.51.100.1", "198.51.100.1"},                     // our proxy: its entry
+		{"10.1.1.1:4000", "6.6.6.6, 198.51.100.1, 192.0.2.1", "198.51.100.1"}, // two proxies; the forged left entry is not reached
+		{"10.1.1.1:4000", "", "10.1.1.1"},                                     // a proxy that adds nothing
+		{"10.1.1.1:4000", "junk, 10.2.2.2", "10.2.2.2"},                       // garbage: stop at the last trusted hop
+	} {
+		r := httptest.NewRequest("POST", "/form", nil)
+		r.RemoteAddr = c.peer
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := clientIP(r, wf); got != c.want {
+			t.Errorf("peer %s XFF %q: %s, want %s", c.peer, c.xff, got, c.want)
+		}
+	}
+}
