@@ -223,6 +223,13 @@ func TestWebformAPI(t *testing.T) {
 			t.Errorf("without %s: %d %v", f, code, out)
 		}
 	}
+	// Files over the cap: 413 naming the files.
+	code, out = intake(t, e, intakeToken, "application/json", jsonAppeal(t, func(m map[string]any) {
+		m["files"] = []map[string]string{{"name": "big.bin", "content": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 700<<10))}}
+	}))
+	if code != 413 || out["field"] != "files" {
+		t.Errorf("big file: %d %v", code, out)
+	}
 	// Multipart works too.
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)

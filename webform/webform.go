@@ -275,8 +275,11 @@ func (h *Handler) authorized(wf *rules.Webform, r *http.Request) bool {
 		h.log.Error("webform.api_token_file unreadable: /intake refuses everyone", "err", err)
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) == 1
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "Bearer ") { // the scheme is case-insensitive (RFC 9110)
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[7:])), []byte(want)) == 1
 }
 
 type apiFile struct {
