@@ -467,3 +467,37 @@ func TestWebformBehindProxy(t *testing.T) {
 		e.stop()
 	}
 }
+
+var requestIDRE = regexp.MustCompile(`id="request-id">([^<]+)<`)
+
+// A double click posts the same form twice, at once or one after the
+// other: one appeal, and both answers name the same request number.
+func TestWebformDoublePost(t *testing.T) {
+	e, portal := newWebformEnv(t, "", "")
+	f := newFormClient(t, e)
+	tok := f.token()
+	ids := make(chan string, 3)
+	post := func() {
+		code, _, body := f.post(goodFields(tok), nil, nil)
+		m := requestIDRE.FindStringSubmatch(body)
+		if code != 200 || m == nil {
+			t.Errorf("post: %d", code)
+			ids <- ""
+			return
+		}
+		ids <- m[1]
+	}
+	go post()
+	go post()
+	a, b := <-ids, <-ids
+	post() // and once more after both
+	c := <-ids
+	if a == "" || a != b || b != c {
+		t.Errorf("request numbers %q %q %q: want one", a, b, c)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
+	waitFor(t, queueIdle(t, e), "queue idle")
+	if len(portal.Tasks()) != 1 || len(e.upstream.Messages()) != 1 {
+		t.Errorf("tasks %d, forwards %d: want 1 each", len(portal.Tasks()), len(e.upstream.Messages()))
+	}
+}

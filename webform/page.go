@@ -256,7 +256,19 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		h.render(w, c, status, d)
 		return
 	}
+	tok := val(tokenField)
+	if ours {
+		if first, mine := h.once.claim(tok, now); !mine && first.id != "" {
+			h.count("web", "duplicate")
+			h.log.Info("the same form posted again: answered with its first request number", "queue_id", first.id, "client", ip)
+			h.render(w, c, http.StatusOK, pageData{Done: true, ID: first.id, Action: wf.Path, Values: d.Values, Errors: map[string]string{}})
+			return
+		}
+	}
 	id, err := h.accept(r.Context(), c, a, ip, protoOf(r, wf), "page")
+	if ours {
+		h.once.finish(tok, id)
+	}
 	if err != nil {
 		h.failed(w, "web", err, func(code int, msg string) {
 			d.Notice = "unavailable"

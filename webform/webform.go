@@ -54,6 +54,7 @@ type Handler struct {
 	log    *slog.Logger
 	key    []byte
 	perIP  *window
+	once   *once
 	client *http.Client
 
 	mu   sync.Mutex
@@ -69,7 +70,7 @@ func New(cfg *rules.Holder, st *store.Store, submit Submitter, log *slog.Logger)
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, submit: submit, log: log.With("channel", "web"), key: key,
-		perIP: newWindow(), client: &http.Client{Timeout: 5 * time.Second}}
+		perIP: newWindow(), once: newOnce(), client: &http.Client{Timeout: 5 * time.Second}}
 	if err := h.Reload(cfg.Get()); err != nil {
 		return nil, err
 	}
