@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -312,8 +313,11 @@ func TestWebformPageAbuse(t *testing.T) {
 	if code, _, _ := f.post(fl, nil, nil); code != 400 {
 		t.Errorf("bad captcha: %d", code)
 	}
+	if st, err := e.g.Store.Stats(); err != nil || st.Messages != 0 || spoolCount(t, e) != 0 {
+		t.Fatalf("refused posts stored something: %+v %v", st, err)
+	}
 	if n := len(e.upstream.Messages()) + len(portal.Tasks()); n != 0 {
-		t.Fatalf("refused posts stored something: %d", n)
+		t.Fatalf("refused posts went somewhere: %d", n)
 	}
 	fl = goodFields(f.token())
 	fl["smart-token"] = "solved"
@@ -328,7 +332,7 @@ func TestWebformPageAbuse(t *testing.T) {
 		t.Fatalf("second post: %d", code)
 	}
 	code, hdr, _ := f.post(fl, nil, nil)
-	if code != 429 || hdr.Get("Retry-After") == "" {
+	if ra, _ := strconv.Atoi(hdr.Get("Retry-After")); code != 429 || ra < 1 || ra > 3601 {
 		t.Errorf("third post: %d Retry-After %q", code, hdr.Get("Retry-After"))
 	}
 	waitFor(t, func() bool { return len(portal.Tasks()) == 2 }, "two tasks")
