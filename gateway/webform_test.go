@@ -505,3 +505,26 @@ func TestWebformDoublePost(t *testing.T) {
 		t.Errorf("tasks %d, forwards %d: want 1 each", len(portal.Tasks()), len(e.upstream.Messages()))
 	}
 }
+
+// A company page's own plain form (urlencoded, no files) from an allowed
+// origin is taken too.
+func TestWebformURLEncodedFromAllowedOrigin(t *testing.T) {
+	e, portal := newWebformEnv(t, "allowed_origins = [\"https://www.company.test\"]\n", "")
+	form := url.Values{"name": {"Олег"}, "email": {"oleg@resident.test"}, "subject": {"Мусор"}, "text": {"Не вывозят мусор"}, "consent": {"on"}}
+	req, _ := http.NewRequest("POST", "http://"+e.g.HTTPAddr()+"/form", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://www.company.test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !requestIDRE.Match(body) {
+		t.Fatalf("urlencoded post: %d\n%s", resp.StatusCode, body)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
+	if task := portal.Tasks()[0]; task.Title != "Мусор" {
+		t.Errorf("task %q", task.Title)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/mail"
@@ -358,10 +359,16 @@ func totalSize(fs []File) int64 {
 }
 
 // readMultipart reads the contract's fields from a multipart body (the
-// page's and the API's); files with no content (an empty file input)
+// page's and the API's), or from a plain urlencoded one (a company page's
+// own form without files); files with no content (an empty file input)
 // are skipped.
 func readMultipart(r *http.Request, c *rules.Config) (*Appeal, error) {
-	if err := r.ParseMultipartForm(8 << 20); err != nil {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		if err := r.ParseForm(); err != nil {
+			return nil, err
+		}
+		r.MultipartForm = &multipart.Form{Value: r.PostForm}
+	} else if err := r.ParseMultipartForm(8 << 20); err != nil {
 		return nil, err
 	}
 	f := r.MultipartForm
