@@ -242,6 +242,19 @@ func TestWebformAPI(t *testing.T) {
 		t.Errorf("multipart intake = %d %v", code, out)
 	}
 	waitFor(t, func() bool { return len(portal.Tasks()) == 2 }, "second task")
+	// Metrics carry the channel.
+	resp, err := http.Get("http://" + e.g.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`supportgate_webform_submissions_total{channel="web",result="accepted",via="api"}`,
+		`supportgate_webform_submissions_total{channel="web",result="unauthorized",via="api"}`} {
+		if !bytes.Contains(metricsText, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	if n := len(e.upstream.Wait(3, 10*time.Second)); n != 3 {
 		t.Errorf("upstream has %d messages, want 3 (2 appeals, 1 mail reply)", n)
 	}

@@ -163,7 +163,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	ip, now := clientIP(r, wf), time.Now()
 	d := h.baseData(c)
 	if full, wait := h.perIP.full(ip, wf.MaxPerIP, wf.Window.D(), now); full {
-		h.count("web", "rate_limited")
+		h.count("page", "rate_limited")
 		h.log.Info("refused", "reason", "too many submissions from this IP", "client", ip)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		d.Notice = "rate_limited"
@@ -177,13 +177,13 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			h.count("web", "too_big")
+			h.count("page", "too_big")
 			d.Errors["files"] = codeTooBig
 			d.Token = h.issue(h.nonceFor(w, r, c), now)
 			h.render(w, c, http.StatusRequestEntityTooLarge, d)
 			return
 		}
-		h.count("web", "invalid")
+		h.count("page", "invalid")
 		d.Notice = "bad_request"
 		d.Token = h.issue(h.nonceFor(w, r, c), now)
 		h.render(w, c, http.StatusBadRequest, d)
@@ -202,7 +202,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	ck, _ := r.Cookie(cookieName)
 	ours := signed && ck != nil && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(nonce)) == 1
 	if !ours && !originAllowed(r.Header.Get("Origin"), wf.AllowedOrigins) {
-		h.count("web", "csrf")
+		h.count("page", "csrf")
 		h.log.Info("refused", "reason", "no valid form token (CSRF)", "client", ip, "origin", r.Header.Get("Origin"))
 		d.Notice = "csrf"
 		d.Token = h.issue(h.nonceFor(w, r, c), now)
@@ -210,7 +210,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if val(wf.Honeypot) != "" {
-		h.count("web", "robot")
+		h.count("page", "robot")
 		h.log.Info("refused", "reason", "honeypot filled", "client", ip)
 		d.Notice = codeRobot
 		d.Token = h.issue(h.nonceFor(w, r, c), now)
@@ -221,7 +221,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	if ours {
 		switch age := now.Sub(at); {
 		case age < wf.MinFillTime.D():
-			h.count("web", "too_fast")
+			h.count("page", "too_fast")
 			d.Errors[tokenField] = codeTooFast
 		case age > maxFormAge:
 			d.Errors[tokenField] = codeExpired
@@ -242,13 +242,13 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 			h.log.Warn("captcha check failed", "err", err, "client", ip)
 		}
 		if !ok {
-			h.count("web", "captcha")
+			h.count("page", "captcha")
 			d.Errors["captcha"] = codeCaptcha
 		}
 	}
 	if len(d.Errors) > 0 {
 		if _, fast := d.Errors[tokenField]; !fast || len(d.Errors) > 1 {
-			h.count("web", "invalid")
+			h.count("page", "invalid")
 		}
 		// A fresh token stamped now: a robot that posts junk once does
 		// not get a form "filled in long ago" for its second try.
@@ -259,7 +259,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	tok := val(tokenField)
 	if ours {
 		if first, mine := h.once.claim(tok, now); !mine && first.id != "" {
-			h.count("web", "duplicate")
+			h.count("page", "duplicate")
 			h.log.Info("the same form posted again: answered with its first request number", "queue_id", first.id, "client", ip)
 			h.render(w, c, http.StatusOK, pageData{Done: true, ID: first.id, Action: wf.Path, Values: d.Values, Errors: map[string]string{}})
 			return
@@ -270,7 +270,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		h.once.finish(tok, id)
 	}
 	if err != nil {
-		h.failed(w, "web", err, func(code int, msg string) {
+		h.failed(w, "page", err, func(code int, msg string) {
 			d.Notice = "unavailable"
 			d.Token = h.issue(h.nonceFor(w, r, c), now)
 			h.render(w, c, code, d)
@@ -278,7 +278,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.perIP.add(ip, wf.Window.D(), now)
-	h.count("web", "accepted")
+	h.count("page", "accepted")
 	h.render(w, c, http.StatusOK, pageData{Done: true, ID: id, Action: wf.Path, Values: d.Values, Errors: map[string]string{}})
 }
 

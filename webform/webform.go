@@ -35,13 +35,14 @@ import (
 	"supportgate/store"
 )
 
-// Submissions counts appeals by channel and result (accepted, invalid,
-// csrf, robot, too_fast, captcha, too_big, rate_limited, unauthorized,
+// Submissions counts appeals of the web channel by the way they came
+// (via: page, api) and result (accepted, duplicate, invalid, csrf, robot,
+// too_fast, captcha, too_big, rate_limited, unauthorized, queue_full,
 // error). The SMTP counters stay as they were; this is the web's.
 var Submissions = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "supportgate_webform_submissions_total",
-	Help: "Web-form and /intake submissions by channel and result.",
-}, []string{"channel", "result"})
+	Help: "Web-form page posts and POST /intake calls, by result.",
+}, []string{"channel", "via", "result"})
 
 func init() { metrics.Registry.MustRegister(Submissions) }
 
@@ -114,7 +115,7 @@ func (h *Handler) enabled(f http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (h *Handler) count(channel, result string) { Submissions.WithLabelValues(channel, result).Inc() }
+func (h *Handler) count(via, result string) { Submissions.WithLabelValues("web", via, result).Inc() }
 
 // clientIP is the client's address: the peer's, or, when the peer is one
 // of [webform] trusted_proxies, the nearest address in X-Forwarded-For
@@ -253,14 +254,14 @@ func (h *Handler) intake(w http.ResponseWriter, r *http.Request) {
 
 // failed answers an accept that did not happen: nothing was stored, so
 // the client is asked to try again.
-func (h *Handler) failed(w http.ResponseWriter, channel string, err error, answer func(int, string)) {
+func (h *Handler) failed(w http.ResponseWriter, via string, err error, answer func(int, string)) {
 	if errors.Is(err, relay.ErrQueueFull) {
-		h.count(channel, "queue_full")
+		h.count(via, "queue_full")
 		w.Header().Set("Retry-After", "60")
 		answer(http.StatusServiceUnavailable, "queue full, try again later")
 		return
 	}
-	h.count(channel, "error")
+	h.count(via, "error")
 	h.log.Error("appeal not accepted", "err", err)
 	w.Header().Set("Retry-After", "30")
 	answer(http.StatusServiceUnavailable, "not accepted; try again later")
