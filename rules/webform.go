@@ -229,6 +229,10 @@ func (c *Config) validateWebform() []error {
 	if w.MinFillTime < 0 {
 		add("min_fill_time", "must not be negative")
 	}
+	switch w.Honeypot {
+	case "name", "email", "phone", "subject", "text", "consent", "files", "_token", w.CaptchaField:
+		add("honeypot", "%q is a field people fill in; name a field of its own", w.Honeypot)
+	}
 	if w.Honeypot == "" || strings.ContainsAny(w.Honeypot, " \t\"'<>&") {
 		add("honeypot", "must be a plain field name, not %q", w.Honeypot)
 	}
