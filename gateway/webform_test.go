@@ -287,6 +287,9 @@ func TestWebformPageAbuse(t *testing.T) {
 	if code, _, _ := other.post(goodFields(tok), nil, nil); code != 403 {
 		t.Errorf("token without its cookie: %d, want 403", code)
 	}
+	if code, _, _ := other.post(goodFields(tok), nil, map[string]string{"Origin": "https://evil.test"}); code != 403 {
+		t.Errorf("token without its cookie from another site: %d, want 403", code)
+	}
 	// Honeypot.
 	fl := goodFields(tok)
 	fl["website"] = "http://spam.test"
@@ -352,6 +355,19 @@ func TestWebformPageAbuse(t *testing.T) {
 	if n := len(e.upstream.Wait(2, 5*time.Second)); n != 2 {
 		t.Errorf("upstream got %d, want 2", n)
 	}
+}
+
+// In a company page's iframe the browser may withhold our cookie: the
+// signed token and our own Origin are enough then.
+func TestWebformTokenWithOwnOrigin(t *testing.T) {
+	e, portal := newWebformEnv(t, "", "")
+	tok := newFormClient(t, e).token()
+	other := newFormClient(t, e) // no cookie
+	code, _, body := other.post(goodFields(tok), nil, map[string]string{"Origin": "http://" + e.g.HTTPAddr()})
+	if code != 200 || !requestIDRE.MatchString(body) {
+		t.Fatalf("own origin, no cookie: %d", code)
+	}
+	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
 }
 
 // A post sooner than min_fill_time is refused with the form again; a

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -200,7 +201,11 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 
 	nonce, at, signed := h.verify(val(tokenField))
 	ck, _ := r.Cookie(cookieName)
-	ours := signed && ck != nil && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(nonce)) == 1
+	// Our page in this browser: our signed token, and either its nonce
+	// in the cookie or the browser's Origin saying the post came from our
+	// own page (a browser inside a company page's iframe may withhold a
+	// third-party cookie; it never lets another site claim our Origin).
+	ours := signed && ((ck != nil && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(nonce)) == 1) || sameOrigin(r))
 	if !ours && !originAllowed(r.Header.Get("Origin"), wf.AllowedOrigins) {
 		h.count("page", "csrf")
 		h.log.Info("refused", "reason", "no valid form token (CSRF)", "client", ip, "origin", r.Header.Get("Origin"))
@@ -280,6 +285,17 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	h.perIP.add(ip, wf.Window.D(), now)
 	h.count("page", "accepted")
 	h.render(w, c, http.StatusOK, pageData{Done: true, ID: id, Action: wf.Path, Values: d.Values, Errors: map[string]string{}})
+}
+
+// sameOrigin: the browser says the post came from a page of ours (its
+// Origin's host is the host the request is for).
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // originAllowed: the post came from a company page listed in [webform]
