@@ -17,9 +17,10 @@ import (
 
 // The page's post carries a signed token: when the form was served and a
 // nonce, with an HMAC over both. The same nonce is in a cookie. A post
-// whose token is unsigned, or whose nonce is not the cookie's, is not
-// from our page in this browser (CSRF: another site cannot read our
-// cookie or forge our signature), and the time gives the minimum fill
+// whose token is unsigned, or whose nonce is neither the cookie's nor
+// vouched for by an Origin of our own host, is not from our page in this
+// browser (CSRF: another site can neither read our cookie, forge our
+// signature, nor send our Origin), and the time gives the minimum fill
 // time. Sites in [webform] allowed_origins post without a token: the
 // browser's Origin header, which a page cannot forge, vouches for them.
 
