@@ -30,12 +30,12 @@ type Gateway struct {
 	Cfg      *rules.Holder
 	Log      *slog.Logger
 	Store    *store.Store
+	Webform  *webform.Handler
 	Runner   *queue.Runner
 	SMTP     *relay.Server
 	Deliv    *relay.Deliverer
 	Pipeline *pipeline.Pipeline
 	Tracker  *tracker.Tracker
-	Webform  *webform.Handler
 
 	httpSrv  *http.Server
 	httpLn   net.Listener

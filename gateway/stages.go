@@ -75,18 +75,21 @@ func (g *Gateway) janitor(ctx context.Context) {
 
 // moreRoutes adds Bitrix24's event endpoint.
 func (g *Gateway) moreRoutes(mux *http.ServeMux) {
+	g.webformRoutes(mux)
 	mux.Handle("POST /bitrix/event", g.Tracker.EventHandler())
 	mux.HandleFunc("POST /explain", g.explain)
-	g.webformRoutes(mux)
 }
 
 // reloadStages applies a new config to the stages; an error refuses the
 // reload (the caller keeps the old config).
 func (g *Gateway) reloadStages(c *rules.Config) error {
+	if err := g.reloadWebform(c); err != nil {
+		return err
+	}
 	if err := g.Pipeline.Reload(c); err != nil {
 		return err
 	}
-	return g.reloadWebform(c)
+	return nil
 }
 
 // afterReload runs once the new config is in force.

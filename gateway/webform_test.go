@@ -436,8 +436,8 @@ func intakeFrom(t *testing.T, e *env, local, email string) {
 // appeal still gets its task.
 func TestWebformReplyCaps(t *testing.T) {
 	e, portal := newWebformEnv(t, "max_replies_per_ip = 2\n", "[autoreply]\nmax_per_sender = 1\n")
-	// One at a time (each processed before the next is sent), so the
-	// counts meet them in this order.
+	// One at a time (each fully handled before the next is sent), so
+	// the counts meet them in this order.
 	for i, c := range []struct{ ip, email string }{
 		{"127.0.0.1", "one@resident.test"},
 		{"127.0.0.2", "one@resident.test"}, // same address, other IP: per-address cap
@@ -446,6 +446,7 @@ func TestWebformReplyCaps(t *testing.T) {
 	} {
 		intakeFrom(t, e, c.ip, c.email)
 		waitFor(t, func() bool { return len(portal.Tasks()) == i+1 }, "task of "+c.email)
+		waitFor(t, queueIdle(t, e), "queue idle after "+c.email)
 	}
 	waitFor(t, queueIdle(t, e), "queue idle")
 	got := map[string]int{}

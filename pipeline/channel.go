@@ -25,12 +25,17 @@ func webAuth() rules.AuthVerdict {
 	return rules.AuthVerdict{Result: rules.AuthPass, Reason: "not applicable: web form (address unverified; replies capped per address and client IP)"}
 }
 
-// webReplyCapped counts an acknowledgement to a web appeal against its
-// client IP ([webform] max_replies_per_ip per [autoreply] window) and
+// webReplyCapped counts an acknowledgement to a web appeal (message
+// msgID) against its client IP ([webform] max_replies_per_ip per
+// [autoreply] window), in the transaction that would queue it, and
 // reports whether the cap is reached. Mail is not counted here.
-func webReplyCapped(tx *bolt.Tx, c *rules.Config, m *store.Message) (bool, error) {
-	if m.Channel != ChannelWeb || c.Webform.MaxRepliesPerIP <= 0 || m.ClientIP == "" {
+func webReplyCapped(tx *bolt.Tx, c *rules.Config, msgID string) (bool, error) {
+	if c.Webform.MaxRepliesPerIP <= 0 {
 		return false, nil
+	}
+	m, err := store.GetMessage(tx, msgID)
+	if err != nil || m == nil || m.Channel != ChannelWeb || m.ClientIP == "" {
+		return false, err
 	}
 	n, err := store.CountRecent(tx, "arip:web:"+m.ClientIP+":", time.Now().Add(-c.Autoreply.Window.D()), true)
 	return n >= c.Webform.MaxRepliesPerIP, err

@@ -130,7 +130,6 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 	var jobs []*store.Job
 	if t == nil {
 		t = &store.Thread{Mailbox: mailboxOf(c, m), Requester: ev.Sender, RequesterName: pm.From.Name, Subject: pm.Subject}
-		markChannel(t, m)
 	}
 	t.AddParticipant(ev.Sender)
 	for _, a := range append(append([]mailparse.Address(nil), pm.To...), pm.Cc...) {
@@ -147,6 +146,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 	if err := store.AddID(tx, t, pm.MessageID, store.IDIncoming); err != nil {
 		return err
 	}
+	markChannel(t, m)
 	if err := store.PutThread(tx, t); err != nil {
 		return err
 	}
@@ -165,11 +165,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 				return err
 			}
 		}
-		ipCapped, err := webReplyCapped(tx, c, m)
-		if err != nil {
-			return err
-		}
-		if (c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender) && !ipCapped {
+		if c.Autoreply.MaxPerSender == 0 || n < c.Autoreply.MaxPerSender {
 			jobs = append(jobs, autoReplyJob(t.ID, m, pm))
 		} else {
 			p.Log.Info("no auto-reply", "queue_id", m.ID, "reason", rules.ReasonRateLimit)

@@ -31,11 +31,11 @@ type Config struct {
 	Autoreply Autoreply `toml:"autoreply"`
 	Rules     Rules     `toml:"rules"`
 	Contacts  Contacts  `toml:"contacts"`
+	Webform   Webform   `toml:"webform"`
 	Bitrix    Bitrix    `toml:"bitrix"`
 	Auth      Auth      `toml:"auth"`
 	DKIM      DKIM      `toml:"dkim"`
 	Log       Log       `toml:"log"`
-	Webform   Webform   `toml:"webform"`
 
 	// Path is the file the config came from; Dir its folder, against which
 	// relative paths are resolved.
@@ -206,12 +206,12 @@ func Defaults() Config {
 		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
 		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
 		Outbound:  Outbound{TLS: "starttls"},
+		Webform:   webformDefaults(),
 		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 8},
 		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
 		Bitrix:    Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, TitleFallback: "(без темы)", ActiveDays: 14},
 		Auth:      Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
 		Log:       Log{Format: "json", Level: "info"},
-		Webform:   webformDefaults(),
 	}
 }
 
