@@ -16,6 +16,9 @@ import (
 // server's text: both would show the company's internal mail layout to
 // anyone who can make a delivery fail.
 func makeDSN(cfg *rules.Config, m *store.Message, header []byte, failed []relay.RcptFailure) ([]byte, error) {
+	if err := noWebDSN(m); err != nil {
+		return nil, err
+	}
 	var rcpts []compose.DSNRecipient
 	seen := map[string]bool{}
 	for _, f := range failed {

@@ -23,6 +23,7 @@ import (
 	"supportgate/rules"
 	"supportgate/store"
 	"supportgate/tracker"
+	"supportgate/webform"
 )
 
 // Gateway is one running supportgate.
@@ -30,6 +31,7 @@ type Gateway struct {
 	Cfg      *rules.Holder
 	Log      *slog.Logger
 	Store    *store.Store
+	Webform  *webform.Handler
 	Runner   *queue.Runner
 	SMTP     *relay.Server
 	Deliv    *relay.Deliverer

@@ -35,7 +35,7 @@ func (g *Gateway) setupStages() error {
 	}
 	p.Register()
 	g.Pipeline = p
-	return nil
+	return g.setupWebform()
 }
 
 // planMore adds the process job to an accepted message.
@@ -76,12 +76,16 @@ func (g *Gateway) janitor(ctx context.Context) {
 // moreRoutes adds Bitrix24's event endpoint. (explain is on the console
 // listener only: see console.go.)
 func (g *Gateway) moreRoutes(mux *http.ServeMux) {
+	g.webformRoutes(mux)
 	mux.Handle("POST /bitrix/event", g.Tracker.EventHandler())
 }
 
 // reloadStages applies a new config to the stages; an error refuses the
 // reload (the caller keeps the old config).
 func (g *Gateway) reloadStages(c *rules.Config) error {
+	if err := g.reloadWebform(c); err != nil {
+		return err
+	}
 	if err := g.Pipeline.Reload(c); err != nil {
 		return err
 	}

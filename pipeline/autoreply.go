@@ -100,6 +100,12 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 		return queue.Permanent(fmt.Errorf("compose: %w", err))
 	}
 	return queue.Then(func(tx *bolt.Tx) error {
+		if capped, err := webReplyCapped(tx, c, j.MsgID); err != nil || capped {
+			if capped {
+				p.Log.Info("no auto-reply", "queue_id", j.MsgID, "channel", ChannelWeb, "reason", rules.ReasonRateLimit, "cap", "webform.max_replies_per_ip")
+			}
+			return err
+		}
 		cur, err := store.GetThread(tx, t.ID)
 		if err != nil || cur == nil {
 			return err

@@ -59,11 +59,16 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 		auth = verdictOf(res, c.Auth.Autoreply)
 		auth.Reason += " for " + checked
 	}
+	channel := explainChannel(pm, m)
+	if m.Channel == ChannelWeb {
+		auth = webAuth()
+	}
 	ev, err := Evaluate(tx, c, m, pm, auth, time.Now())
 	if err != nil {
 		return err
 	}
 	d := ev.Decision
+	fmt.Fprintf(w, "channel:     %s\n", channel)
 	fmt.Fprintf(w, "envelope:    MAIL FROM:<%s> RCPT TO:<%s>\n", m.From, m.Rcpts[0])
 	fmt.Fprintf(w, "from:        %s\nsubject:     %s\nmessage-id:  %s\n", pm.From.Addr, pm.Subject, pm.MessageID)
 	if pm.Broken {

@@ -30,6 +30,7 @@ func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
 	if m == nil {
 		return queue.Permanent(errors.New("message record gone"))
 	}
+	log = withChannel(log, m)
 	pm, err := p.parse(m)
 	if err != nil {
 		return err
@@ -81,6 +82,9 @@ func (p *Pipeline) parse(m *store.Message) (*mailparse.Message, error) {
 
 // authenticate runs SPF/DKIM/DMARC when the policy needs it.
 func (p *Pipeline) authenticate(ctx context.Context, checker *senderauth.Checker, c *rules.Config, m *store.Message, log interface{ Info(string, ...any) }) rules.AuthVerdict {
+	if m.Channel == ChannelWeb {
+		return webAuth()
+	}
 	if checker == nil || c.Auth.Autoreply == "off" {
 		return rules.AuthVerdict{Result: rules.AuthUnknown, Reason: "auth off"}
 	}
@@ -155,6 +159,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 	if err := store.AddID(tx, t, pm.MessageID, store.IDIncoming); err != nil {
 		return err
 	}
+	markChannel(t, m)
 	if err := store.PutThread(tx, t); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ type Config struct {
 	Autoreply Autoreply `toml:"autoreply"`
 	Rules     Rules     `toml:"rules"`
 	Contacts  Contacts  `toml:"contacts"`
+	Webform   Webform   `toml:"webform"`
 	Bitrix    Bitrix    `toml:"bitrix"`
 	Auth      Auth      `toml:"auth"`
 	DKIM      DKIM      `toml:"dkim"`
@@ -253,6 +254,7 @@ func Defaults() Config {
 			MaxMessagesPerIP:         600,
 		},
 		HTTP:      HTTP{Listen: "127.0.0.1:8025"},
+		Webform:   webformDefaults(),
 		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
 		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
 		Outbound:  Outbound{TLS: "starttls"},
@@ -443,6 +445,7 @@ func (c *Config) resolvePaths() {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	c.resolveWebformPaths()
 }
 
 // KeyError is one problem with one key.

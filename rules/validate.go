@@ -80,6 +80,8 @@ func (c *Config) Validate() []error {
 		}
 	}
 
+	errs = append(errs, c.validateWebform()...)
+
 	checkHostPort("smtp.listen", c.SMTP.Listen, true)
 	if c.SMTP.Hostname == "" {
 		add("smtp.hostname", "required (the name in the greeting and Received:)")

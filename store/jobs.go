@@ -39,6 +39,11 @@ type Message struct {
 	DMARC string `json:"dmarc,omitempty"`
 	// Pending counts the jobs still referring to the message.
 	Pending int `json:"pending"`
+	// Channel: "" for SMTP, "web" for a web-form appeal (set by the
+	// gateway, never read from a header); Consent is a web appeal's
+	// personal-data consent record (time, client IP, text version).
+	Channel string `json:"channel,omitempty"`
+	Consent string `json:"consent,omitempty"`
 }
 
 // Job states. Finished jobs are deleted; their outcome is in the log.

@@ -25,6 +25,10 @@ type Thread struct {
 	LastID        string   `json:"last_id,omitempty"`      // the newest Message-ID, for In-Reply-To
 	References    []string `json:"refs,omitempty"`         // for our References: (capped)
 	LastComment   int64    `json:"last_comment,omitempty"` // newest comment mailed or seen
+	// Channel is where the first message came from ("" mail, "web" the
+	// web form); Consent its personal-data consent record (web only).
+	Channel string `json:"channel,omitempty"`
+	Consent string `json:"consent,omitempty"`
 	// Warning is shown in the task text (a sender that failed
 	// authentication, for instance).
 	Warning string `json:"warning,omitempty"`

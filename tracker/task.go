@@ -252,6 +252,7 @@ func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *
 	if th.Warning != "" {
 		b.WriteString("[B]Внимание:[/B] " + escapeBBCode(th.Warning) + "\n")
 	}
+	b.WriteString(consentLine(th))
 	b.WriteString("\n")
 	if text := m.newText(); text != "" {
 		b.WriteString(text + "\n")
@@ -271,7 +272,7 @@ func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *
 		ResponsibleID: bc.ResponsibleID,
 		Files:         u.refs(),
 		XMLID:         Marker(th.ID),
-		Extra:         maps.Clone(bc.Task), // [bitrix.task]: GROUP_ID, TAGS, AUDITORS, PRIORITY, UF_*
+		Extra:         maps.Clone(taskExtra(cfg, th)), // [bitrix.task] (+ [webform.task]): GROUP_ID, TAGS, AUDITORS, PRIORITY, UF_*
 	}
 	return f
 }
