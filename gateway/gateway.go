@@ -239,6 +239,7 @@ func restartKeys(old, c *rules.Config) []string {
 		{"http.listen", old.HTTP.Listen, c.HTTP.Listen},
 		{"storage.dir", old.Storage.Dir, c.Storage.Dir},
 		{"queue.workers", old.Queue.Workers, c.Queue.Workers},
+		{"queue.portal_workers", old.Queue.PortalWorkers, c.Queue.PortalWorkers},
 	} {
 		if k.a != k.b {
 			out = append(out, k.name)

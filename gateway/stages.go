@@ -15,6 +15,9 @@ import (
 
 type storeTx = bolt.Tx
 
+// PortalLane is the queue lane of the Bitrix24 jobs.
+const PortalLane = "portal"
+
 // setupStages builds the stages after the 250: Bitrix24 (tracker), then
 // processing and auto-reply (pipeline), which queues the tracker's jobs.
 func (g *Gateway) setupStages() error {
@@ -23,11 +26,13 @@ func (g *Gateway) setupStages() error {
 		return err
 	}
 	tr.Register()
-	// Bitrix24 takes 2 requests a second, and a task job holds its whole
-	// message (attachments included) in memory: two at a time is plenty.
-	for _, k := range []string{tracker.KindTask, tracker.KindComment, tracker.KindNotify} {
-		g.Runner.Limit(k, 2)
-	}
+	// The portal's jobs get a lane of their own: they wait for Bitrix24's
+	// request budget, and must never hold the workers that forward mail
+	// and send replies. Many run at once so that their calls share one
+	// `batch` request; a specialist's comment to mail (notify) and a
+	// customer's follow-up go ahead of a backlog of new tasks.
+	g.Runner.Lane(PortalLane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask)
+	g.Runner.WarnLag(PortalLane, time.Minute)
 	g.Tracker = tr
 	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, tr)
 	if err != nil {
