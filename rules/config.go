@@ -152,21 +152,21 @@ type Contacts struct {
 
 // Bitrix is the portal connection.
 type Bitrix struct {
-	WebhookURL           string         `toml:"webhook_url"`
-	WebhookURLFile       string         `toml:"webhook_url_file"`
-	ResponsibleID        int64          `toml:"responsible_id"`
-	ApplicationToken     string         `toml:"application_token"`
-	ApplicationTokenFile string         `toml:"application_token_file"`
-	PollInterval         Duration       `toml:"poll_interval"`
-	RatePerSecond        float64        `toml:"rate_per_second"`
+	WebhookURL           string   `toml:"webhook_url"`
+	WebhookURLFile       string   `toml:"webhook_url_file"`
+	ResponsibleID        int64    `toml:"responsible_id"`
+	ApplicationToken     string   `toml:"application_token"`
+	ApplicationTokenFile string   `toml:"application_token_file"`
+	PollInterval         Duration `toml:"poll_interval"`
+	RatePerSecond        float64  `toml:"rate_per_second"`
 	// Burst is the portal's leaky-bucket size: requests that may go at
 	// once before the client paces at rate_per_second (50; enterprise 250).
-	Burst int `toml:"burst"`
-	FolderID             int64          `toml:"folder_id"`
-	InternalPrefix       string         `toml:"internal_prefix"`
-	TitleFallback        string         `toml:"title_fallback"`
-	ActiveDays           int            `toml:"active_days"`
-	Task                 map[string]any `toml:"task"`
+	Burst          int            `toml:"burst"`
+	FolderID       int64          `toml:"folder_id"`
+	InternalPrefix string         `toml:"internal_prefix"`
+	TitleFallback  string         `toml:"title_fallback"`
+	ActiveDays     int            `toml:"active_days"`
+	Task           map[string]any `toml:"task"`
 }
 
 // Auth is sender authentication before auto-replying.
