@@ -106,6 +106,7 @@ type Queue struct {
 	RetryMax     Duration `toml:"retry_max"`
 	GiveUpAfter  Duration `toml:"give_up_after"`
 	Workers      int      `toml:"workers"`
+
 	// PortalWorkers run the Bitrix24 jobs (task, comment, notify) in a
 	// lane of their own; many at once, so their calls share batches.
 	PortalWorkers int `toml:"portal_workers"`
@@ -152,21 +153,22 @@ type Contacts struct {
 
 // Bitrix is the portal connection.
 type Bitrix struct {
-	WebhookURL           string   `toml:"webhook_url"`
-	WebhookURLFile       string   `toml:"webhook_url_file"`
-	ResponsibleID        int64    `toml:"responsible_id"`
-	ApplicationToken     string   `toml:"application_token"`
-	ApplicationTokenFile string   `toml:"application_token_file"`
-	PollInterval         Duration `toml:"poll_interval"`
-	RatePerSecond        float64  `toml:"rate_per_second"`
+	WebhookURL           string         `toml:"webhook_url"`
+	WebhookURLFile       string         `toml:"webhook_url_file"`
+	ResponsibleID        int64          `toml:"responsible_id"`
+	ApplicationToken     string         `toml:"application_token"`
+	ApplicationTokenFile string         `toml:"application_token_file"`
+	PollInterval         Duration       `toml:"poll_interval"`
+	RatePerSecond        float64        `toml:"rate_per_second"`
+	FolderID             int64          `toml:"folder_id"`
+	InternalPrefix       string         `toml:"internal_prefix"`
+	TitleFallback        string         `toml:"title_fallback"`
+	ActiveDays           int            `toml:"active_days"`
+	Task                 map[string]any `toml:"task"`
+
 	// Burst is the portal's leaky-bucket size: requests that may go at
 	// once before the client paces at rate_per_second (50; enterprise 250).
-	Burst          int            `toml:"burst"`
-	FolderID       int64          `toml:"folder_id"`
-	InternalPrefix string         `toml:"internal_prefix"`
-	TitleFallback  string         `toml:"title_fallback"`
-	ActiveDays     int            `toml:"active_days"`
-	Task           map[string]any `toml:"task"`
+	Burst int `toml:"burst"`
 }
 
 // Auth is sender authentication before auto-replying.
