@@ -353,3 +353,15 @@ func encodeValue(dec *json.Decoder, key string, parts *[]string) error {
 	}
 	return nil
 }
+
+// Delay estimates how long a call made now waits before it leaves: the
+// batch window and the pacer's wait for the batches queued ahead of it.
+func (c *Client) Delay() time.Duration {
+	if c.bat == nil {
+		return c.lim.delay(1)
+	}
+	c.bat.mu.Lock()
+	ahead := len(c.bat.queue)
+	c.bat.mu.Unlock()
+	return c.bat.window + c.lim.delay(ahead/maxBatch+1)
+}

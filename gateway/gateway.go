@@ -73,6 +73,7 @@ func New(cfg *rules.Config, log *slog.Logger) (*Gateway, error) {
 		return nil, fmt.Errorf("smtp.tls_cert: %w", err)
 	}
 	metrics.WatchQueueOnce(st)
+	metrics.WatchLanesOnce(g.Runner)
 	return g, nil
 }
 

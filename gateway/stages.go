@@ -15,8 +15,12 @@ import (
 
 type storeTx = bolt.Tx
 
-// PortalLane is the queue lane of the Bitrix24 jobs.
-const PortalLane = "portal"
+// ReplyLane is the queue lane of the auto-replies; replyWorkers many may
+// wait for their task number at once (a goroutine each, no store polls).
+const (
+	ReplyLane    = "reply"
+	replyWorkers = 64
+)
 
 // setupStages builds the stages after the 250: Bitrix24 (tracker), then
 // processing and auto-reply (pipeline), which queues the tracker's jobs.
@@ -31,8 +35,12 @@ func (g *Gateway) setupStages() error {
 	// and send replies. Many run at once so that their calls share one
 	// `batch` request; a specialist's comment to mail (notify) and a
 	// customer's follow-up go ahead of a backlog of new tasks.
-	g.Runner.Lane(PortalLane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask)
-	g.Runner.WarnLag(PortalLane, time.Minute)
+	g.Runner.Lane(tracker.Lane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask)
+	g.Runner.WarnLag(tracker.Lane, time.Minute)
+	// Auto-replies may wait (in memory, bounded by wait_for_task) for the
+	// task number; they wait in a lane of their own so forwarding never
+	// waits behind them.
+	g.Runner.Lane(ReplyLane, replyWorkers, pipeline.KindAutoReply)
 	g.Tracker = tr
 	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, tr)
 	if err != nil {
@@ -65,6 +73,9 @@ func (g *Gateway) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
+		if _, err := g.Store.PruneNames(time.Now()); err != nil {
+			g.Log.Warn("pruning learned CRM names", "err", err)
+		}
 		if n, err := g.Store.PruneSeen(time.Now().Add(-seenFor)); err != nil {
 			g.Log.Warn("pruning dedup keys", "err", err)
 		} else if n > 0 {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"supportgate/compose"
 	"supportgate/queue"
@@ -37,6 +38,9 @@ type Tasks interface {
 	TaskJob(threadID string) *store.Job
 	CommentJob(threadID string) *store.Job
 	ContactName(ctx context.Context, email string) string
+	// WaitTask is the thread's task id, waiting up to d for it only when
+	// it can come in that time (0: none yet).
+	WaitTask(ctx context.Context, threadID string, d time.Duration) int64
 }
 
 // Pipeline holds what the stages share.

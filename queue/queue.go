@@ -119,6 +119,7 @@ type lane struct {
 
 	mu      sync.Mutex
 	running int
+	waiting int // due jobs left for lack of a worker, at the last look
 	byKind  map[string]int
 }
 
@@ -194,6 +195,57 @@ func (r *Runner) Running(name string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.running
+}
+
+// Waiting is how many due jobs of lane found no free worker at its last
+// look: more than 0 means the lane has a backlog.
+func (r *Runner) Waiting(name string) int {
+	r.mu.RLock()
+	l := r.lanes[name]
+	r.mu.RUnlock()
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting
+}
+
+// LaneStat is one lane's backlog, for metrics.
+type LaneStat struct {
+	Lane            string
+	Queued, Running int
+	OldestQueued    time.Time // zero when none is queued
+}
+
+// LaneStats reads every lane's backlog in one pass over the queue.
+func (r *Runner) LaneStats() ([]LaneStat, error) {
+	ks, err := r.st.KindStats()
+	if err != nil {
+		return nil, err
+	}
+	idx := map[string]*LaneStat{}
+	var out []LaneStat
+	for _, name := range r.Lanes() {
+		out = append(out, LaneStat{Lane: name})
+	}
+	for i := range out {
+		idx[out[i].Lane] = &out[i]
+	}
+	for k, s := range ks {
+		ls := idx[r.LaneOf(k)]
+		if ls == nil {
+			continue
+		}
+		ls.Queued += s.Queued
+		if !s.Oldest.IsZero() && (ls.OldestQueued.IsZero() || s.Oldest.Before(ls.OldestQueued)) {
+			ls.OldestQueued = s.Oldest
+		}
+	}
+	for i := range out {
+		out[i].Running = r.Running(out[i].Lane)
+	}
+	return out, nil
 }
 
 // Handle registers the handler (and an optional failure hook) of a kind.
@@ -281,7 +333,11 @@ func (r *Runner) dispatch(ctx, jctx context.Context, l *lane, wg *sync.WaitGroup
 		if free > 0 {
 			var claimed []*store.Job
 			var err error
-			claimed, next, err = r.st.ClaimLane(time.Now(), r.laneClaim(l, free), r.lease)
+			var waiting int
+			claimed, next, waiting, err = r.st.ClaimLane(time.Now(), r.laneClaim(l, free), r.lease)
+			l.mu.Lock()
+			l.waiting = waiting
+			l.mu.Unlock()
 			if err != nil {
 				r.log.Error("queue: claim", "lane", l.name, "err", err)
 			}
@@ -385,25 +441,16 @@ func (r *Runner) watchLag(ctx context.Context, l *lane) {
 
 // Lag is the age of the lane's oldest queued job and how many are queued.
 func (r *Runner) Lag(name string) (time.Duration, int) {
-	ks, err := r.st.KindStats()
+	stats, err := r.LaneStats()
 	if err != nil {
 		return 0, 0
 	}
-	var oldest time.Time
-	depth := 0
-	for k, s := range ks {
-		if r.LaneOf(k) != name {
-			continue
-		}
-		depth += s.Queued
-		if !s.Oldest.IsZero() && (oldest.IsZero() || s.Oldest.Before(oldest)) {
-			oldest = s.Oldest
+	for _, ls := range stats {
+		if ls.Lane == name && !ls.OldestQueued.IsZero() {
+			return time.Since(ls.OldestQueued), ls.Queued
 		}
 	}
-	if oldest.IsZero() {
-		return 0, depth
-	}
-	return time.Since(oldest), depth
+	return 0, 0
 }
 
 // lease is how long a claimed job stays claimed if we die mid-attempt.

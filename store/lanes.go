@@ -29,7 +29,10 @@ type LaneClaim struct {
 // The due index keeps the job's kind as its value, so the scan reads no
 // job record it does not claim. The look is a read transaction; the
 // write happens only when there is something to claim.
-func (s *Store) ClaimLane(now time.Time, lc LaneClaim, lease func(attempts int) time.Duration) ([]*Job, time.Time, error) {
+//
+// waiting is how many due jobs of the lane were left for lack of a worker
+// (a backlog: the auto-reply then does not wait for a task).
+func (s *Store) ClaimLane(now time.Time, lc LaneClaim, lease func(attempts int) time.Duration) (claimed []*Job, next time.Time, waiting int, err error) {
 	type cand struct {
 		key  []byte
 		id   uint64
@@ -37,8 +40,7 @@ func (s *Store) ClaimLane(now time.Time, lc LaneClaim, lease func(attempts int) 
 		rank int
 	}
 	var cands []cand
-	var next time.Time
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			id := binary.BigEndian.Uint64(k[8:])
@@ -67,7 +69,7 @@ func (s *Store) ClaimLane(now time.Time, lc LaneClaim, lease func(attempts int) 
 		return nil
 	})
 	if err != nil || len(cands) == 0 {
-		return nil, next, err
+		return nil, next, 0, err
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].rank < cands[j].rank })
 	var pick []cand
@@ -76,8 +78,9 @@ func (s *Store) ClaimLane(now time.Time, lc LaneClaim, lease func(attempts int) 
 			pick = append(pick, c)
 		}
 	}
+	waiting = len(cands) - len(pick)
 	if len(pick) == 0 {
-		return nil, next, nil
+		return nil, next, waiting, nil
 	}
 	var out []*Job
 	err = s.Update(func(tx *bolt.Tx) error {
@@ -110,7 +113,7 @@ func (s *Store) ClaimLane(now time.Time, lc LaneClaim, lease func(attempts int) 
 		}
 		return nil
 	})
-	return out, next, err
+	return out, next, waiting, err
 }
 
 // KindStat is the backlog of one job kind.

@@ -124,6 +124,7 @@ func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID strin
 	if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, 0) }); err != nil {
 		return err
 	}
+	t.taskReady(threadID, taskID)
 	chat := int64(0)
 	task, err := c.GetTask(ctx, taskID)
 	switch {
@@ -256,11 +257,10 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 		return cr.TaskID, nil
 	}
 	if !cr.ContactDone {
-		id, name, err := c.FindContactByEmail(ctx, th.Requester)
+		id, err := t.lookupContact(ctx, c, th.Requester)
 		switch {
 		case err == nil:
 			cr.Contact = id
-			t.rememberName(th.Requester, name) // the auto-reply's greeting asks next
 		case bitrix.IsRetryable(err):
 			return 0, remoteErr("crm lookup", err)
 		default: // no crm scope, odd answer: the task matters more

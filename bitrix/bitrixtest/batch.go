@@ -106,7 +106,14 @@ func (p *Portal) runSub(method string, params *omap) (any, *apiError) {
 			p.fails[method] = f[1:]
 			return nil, &apiError{f[0].status, f[0].code, f[0].desc}
 		}
-		return h(&call{p: p, params: params})
+		res, aerr := h(&call{p: p, params: params})
+		if st := p.stalls[method]; len(st) > 0 {
+			// CreateThenTimeout for a method sent inside a batch: it
+			// ran, and the whole batch's answer is lost.
+			p.stalls[method] = st[1:]
+			p.batchStall = true
+		}
+		return res, aerr
 	}()
 	rec.Status = 200
 	if aerr != nil {

@@ -1,0 +1,175 @@
+package tracker
+
+import (
+	"context"
+	"time"
+
+	"supportgate/bitrix"
+	"supportgate/metrics"
+	"supportgate/rules"
+	"supportgate/store"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Lane is the queue lane of the tracker's jobs (gateway makes it).
+const Lane = "portal"
+
+// How long CRM answers are reused: a contact's name rarely changes, and
+// "no such contact" may change when the team adds one.
+const (
+	learnFound   = 7 * 24 * time.Hour
+	learnMissing = time.Hour
+)
+
+// greetingDeadline bounds the CRM lookup for the auto-reply's greeting:
+// the customer's reply must not wait on the portal.
+var greetingDeadline = 700 * time.Millisecond
+
+// ContactName is the name of the CRM contact with this e-mail for the
+// auto-reply's greeting: learned from an earlier lookup (kept in the
+// store until it expires), else asked of the portal with a short
+// deadline. "" when there is none, no portal, or no answer in time.
+func (t *Tracker) ContactName(ctx context.Context, email string) string {
+	email = rules.Canonical(email)
+	c, err := t.bx()
+	if err != nil || email == "" {
+		return ""
+	}
+	if ln, ok := t.st.Learned(email, time.Now()); ok {
+		return ln.Name
+	}
+	ctx, cancel := context.WithTimeout(bitrix.WithPriority(ctx, bitrix.PriorityUrgent), greetingDeadline)
+	defer cancel()
+	id, name, err := c.FindContactByEmail(ctx, email)
+	if err != nil {
+		t.log.Info("CRM lookup for the greeting not answered in time; greeting by address", "err", err)
+		return ""
+	}
+	t.learn(email, id, name)
+	return name
+}
+
+// learn keeps a CRM lookup's answer, so the task's CRM binding and the
+// next greeting ask the portal nothing.
+func (t *Tracker) learn(email string, id int64, name string) {
+	ttl := learnFound
+	if id == 0 {
+		ttl = learnMissing
+	}
+	if err := t.st.Learn(rules.Canonical(email), store.LearnedName{ContactID: id, Name: name, Expires: time.Now().Add(ttl)}); err != nil {
+		t.log.Warn("CRM answer not kept", "err", err)
+	}
+}
+
+// lookupContact is the task's CRM contact: learned, or looked up (and
+// learned). ok false: the lookup failed (err says whether to retry).
+func (t *Tracker) lookupContact(ctx context.Context, c *bitrix.Client, email string) (int64, error) {
+	if ln, ok := t.st.Learned(rules.Canonical(email), time.Now()); ok {
+		return ln.ContactID, nil
+	}
+	id, name, err := c.FindContactByEmail(ctx, email)
+	if err == nil {
+		t.learn(email, id, name)
+	}
+	return id, err
+}
+
+// WaitTask returns the task id of thread, waiting up to d for it, but
+// only when the task can actually come in that time: with a backlog of
+// portal jobs (or calls) the answer is 0 at once. The wait is in memory:
+// the task job wakes it when it records the task, no polling.
+func (t *Tracker) WaitTask(ctx context.Context, threadID string, d time.Duration) int64 {
+	ch := make(chan int64, 1)
+	t.waitMu.Lock()
+	t.waiters[threadID] = append(t.waiters[threadID], ch)
+	t.waitMu.Unlock()
+	defer t.unwait(threadID, ch)
+	if id := t.recordedTask(threadID); id != 0 || d <= 0 {
+		return id
+	}
+	if !t.TaskSoon(d) {
+		return 0
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case id := <-ch:
+		return id
+	case <-timer.C:
+		return t.recordedTask(threadID)
+	case <-ctx.Done():
+		return 0
+	}
+}
+
+func (t *Tracker) unwait(threadID string, ch chan int64) {
+	t.waitMu.Lock()
+	defer t.waitMu.Unlock()
+	list := t.waiters[threadID]
+	for i, c := range list {
+		if c == ch {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(t.waiters, threadID)
+	} else {
+		t.waiters[threadID] = list
+	}
+}
+
+// taskReady wakes the auto-replies waiting for thread's task.
+func (t *Tracker) taskReady(threadID string, id int64) {
+	t.waitMu.Lock()
+	defer t.waitMu.Unlock()
+	for _, ch := range t.waiters[threadID] {
+		select {
+		case ch <- id:
+		default:
+		}
+	}
+}
+
+func (t *Tracker) recordedTask(threadID string) int64 {
+	var id int64
+	t.st.View(func(tx *bolt.Tx) error {
+		th, err := store.GetThread(tx, threadID)
+		if err != nil || th == nil {
+			return err
+		}
+		id, err = threadTask(tx, th)
+		return err
+	})
+	return id
+}
+
+// taskRounds is how many batch rounds a new task takes (CRM lookup, and
+// tasks.task.add; the lookup is usually learned from the greeting's).
+const taskRounds = 2
+
+// TaskSoon reports whether a task queued now is likely filed within d:
+// no portal job is waiting for a worker, and the calls waiting for the
+// portal's budget leave room for the task's rounds.
+func (t *Tracker) TaskSoon(d time.Duration) bool {
+	if t.run.Waiting(Lane) > 0 {
+		return false
+	}
+	c, err := t.bx()
+	if err != nil {
+		return false
+	}
+	return taskRounds*c.Delay() < d
+}
+
+// observeRequest and observeBatch feed the portal budget metrics.
+func observeRequest(method, outcome string) {
+	kind := "single"
+	if method == "batch" {
+		kind = "batch"
+	}
+	metrics.PortalRequests.WithLabelValues(kind, outcome).Inc()
+}
+
+func observeBatch(n int) { metrics.PortalBatchCalls.Observe(float64(n)) }
