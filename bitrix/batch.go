@@ -67,6 +67,8 @@ var errNotSent = errors.New("not sent")
 
 type pending struct {
 	method, cmd string
+	read        bool // safe to share with an identical call
+	also        []*pending
 	prio        int
 	seq         uint64
 	gone        atomic.Bool // the caller gave up
@@ -103,8 +105,8 @@ func newBatcher(c *Client, window time.Duration) *batcher {
 }
 
 // do sends one call in the next batch and waits for its own answer.
-func (b *batcher) do(ctx context.Context, method, query string) (*envelope, error) {
-	p := &pending{method: method, cmd: method + "?" + query, prio: priorityOf(ctx), done: make(chan result, 1)}
+func (b *batcher) do(ctx context.Context, method, query string, k kind) (*envelope, error) {
+	p := &pending{method: method, cmd: method + "?" + query, read: k == read, prio: priorityOf(ctx), done: make(chan result, 1)}
 	b.mu.Lock()
 	b.seq++
 	p.seq = b.seq
@@ -172,12 +174,28 @@ func (b *batcher) loop() {
 			}
 			return int(x.seq - y.seq)
 		})
-		k := min(len(b.queue), maxBatch)
-		take := slices.Clone(b.queue[:k])
-		b.queue = slices.Delete(b.queue, 0, k)
-		for _, p := range take {
-			p.sent.Store(true)
+		// Identical reads waiting together (the greeting's CRM lookup and
+		// the task's, for one sender) share one sub-call.
+		var take []*pending
+		same := map[string]*pending{}
+		rest := b.queue[:0]
+		for _, p := range b.queue {
+			if q := same[p.cmd]; q != nil && p.read {
+				q.also = append(q.also, p)
+				p.sent.Store(true)
+				continue
+			}
+			if len(take) < maxBatch {
+				take = append(take, p)
+				p.sent.Store(true)
+				if p.read {
+					same[p.cmd] = p
+				}
+				continue
+			}
+			rest = append(rest, p)
 		}
+		b.queue = slices.Clone(rest)
 		b.mu.Unlock()
 		if len(take) == 0 {
 			<-b.inflight
@@ -187,6 +205,14 @@ func (b *batcher) loop() {
 			defer func() { <-b.inflight }()
 			b.send(take)
 		}()
+	}
+}
+
+// answer hands a call's result to its caller and to those sharing it.
+func (p *pending) answer(r result) {
+	p.done <- r
+	for _, q := range p.also {
+		q.done <- r
 	}
 }
 
@@ -207,7 +233,7 @@ func (b *batcher) send(calls []*pending) {
 			b.c.lim.drain()
 		}
 		for _, p := range calls {
-			p.done <- result{err: rebrand(err, p.method)}
+			p.answer(result{err: rebrand(err, p.method)})
 		}
 		return
 	}
@@ -219,7 +245,7 @@ func (b *batcher) send(calls []*pending) {
 	}
 	if uerr := json.Unmarshal(env.Result, &sec); uerr != nil {
 		for _, p := range calls {
-			p.done <- result{err: &Error{Method: p.method, Description: "batch answer unreadable: " + uerr.Error(), HTTPStatus: 500}}
+			p.answer(result{err: &Error{Method: p.method, Description: "batch answer unreadable: " + uerr.Error(), HTTPStatus: 500}})
 		}
 		return
 	}
@@ -232,13 +258,13 @@ func (b *batcher) send(calls []*pending) {
 				Desc flexString      `json:"error_description"`
 			}
 			_ = json.Unmarshal(raw, &w)
-			p.done <- result{err: &Error{Method: p.method, Code: b.c.scrub(errCode(w.Err)), Description: b.c.scrub(string(w.Desc))}}
+			p.answer(result{err: &Error{Method: p.method, Code: b.c.scrub(errCode(w.Err)), Description: b.c.scrub(string(w.Desc))}})
 			continue
 		}
 		raw, ok := results[k]
 		if !ok {
 			// Neither a result nor an error: we cannot tell whether it ran.
-			p.done <- result{err: &Error{Method: p.method, Description: "batch answer lacks this call", HTTPStatus: 500}}
+			p.answer(result{err: &Error{Method: p.method, Description: "batch answer lacks this call", HTTPStatus: 500}})
 			continue
 		}
 		e := &envelope{Result: raw}
@@ -254,7 +280,7 @@ func (b *batcher) send(calls []*pending) {
 				e.Next = &id
 			}
 		}
-		p.done <- result{env: e}
+		p.answer(result{env: e})
 	}
 }
 
@@ -364,4 +390,14 @@ func (c *Client) Delay() time.Duration {
 	ahead := len(c.bat.queue)
 	c.bat.mu.Unlock()
 	return c.bat.window + c.lim.delay(ahead/maxBatch+1)
+}
+
+// Backlog is how many calls wait for a batch now.
+func (c *Client) Backlog() int {
+	if c.bat == nil {
+		return 0
+	}
+	c.bat.mu.Lock()
+	defer c.bat.mu.Unlock()
+	return len(c.bat.queue)
 }

@@ -50,7 +50,7 @@ func (c *Client) call(ctx context.Context, method string, params any, k kind, ou
 		var env *envelope
 		if batched {
 			// The batcher waits for the pacer, once per batch.
-			env, err = c.bat.do(ctx, method, query)
+			env, err = c.bat.do(ctx, method, query, k)
 			if errors.Is(err, errNotSent) {
 				return nil, err // never left: nothing to look for
 			}

@@ -8,6 +8,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/pipeline"
+	"supportgate/queue"
+	"supportgate/relay"
 	"supportgate/rules"
 	"supportgate/store"
 	"supportgate/tracker"
@@ -19,7 +21,8 @@ type storeTx = bolt.Tx
 // wait for their task number at once (a goroutine each, no store polls).
 const (
 	ReplyLane    = "reply"
-	replyWorkers = 64
+	replyWorkers = 256
+	ForwardLane  = "forward"
 )
 
 // setupStages builds the stages after the 250: Bitrix24 (tracker), then
@@ -41,6 +44,12 @@ func (g *Gateway) setupStages() error {
 	// task number; they wait in a lane of their own so forwarding never
 	// waits behind them.
 	g.Runner.Lane(ReplyLane, replyWorkers, pipeline.KindAutoReply)
+	// Forwarding to the team's mailbox is what must never wait: it gets
+	// workers of its own. The main lane (processing, sending our mail,
+	// DSNs) finishes what is under way before it starts new messages.
+	w := g.Cfg.Get().Queue.Workers
+	g.Runner.Lane(ForwardLane, w, relay.KindForward)
+	g.Runner.Lane(queue.MainLane, w, relay.KindSend, pipeline.KindProcess)
 	g.Tracker = tr
 	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, tr)
 	if err != nil {

@@ -325,41 +325,44 @@ func (r *Runner) Run(ctx context.Context) error {
 // dispatch is one lane's loop: claim what the lane can start, start it,
 // sleep until a job is due, a commit kicks, or a worker frees up.
 func (r *Runner) dispatch(ctx, jctx context.Context, l *lane, wg *sync.WaitGroup) {
+	var last time.Time
 	for ctx.Err() == nil {
+		// Kicks come with every commit; one look per scanGap takes in
+		// all that came meanwhile (a look reads the whole due index).
+		if d := scanGap - time.Since(last); d > 0 {
+			sleep(ctx, d)
+		}
+		last = time.Now()
 		l.mu.Lock()
 		free := l.workers - l.running
 		l.mu.Unlock()
-		var next time.Time
-		if free > 0 {
-			var claimed []*store.Job
-			var err error
-			var waiting int
-			claimed, next, waiting, err = r.st.ClaimLane(time.Now(), r.laneClaim(l, free), r.lease)
+		// A full lane still looks (a read, no write): how many due jobs
+		// wait for a worker is its backlog, which others ask about.
+		claimed, next, waiting, err := r.st.ClaimLane(time.Now(), r.laneClaim(l, free), r.lease)
+		l.mu.Lock()
+		l.waiting = waiting
+		l.mu.Unlock()
+		if err != nil {
+			r.log.Error("queue: claim", "lane", l.name, "err", err)
+		}
+		for _, j := range claimed {
 			l.mu.Lock()
-			l.waiting = waiting
+			l.running++
+			l.byKind[j.Kind]++
 			l.mu.Unlock()
-			if err != nil {
-				r.log.Error("queue: claim", "lane", l.name, "err", err)
-			}
-			for _, j := range claimed {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.runOne(jctx, j)
 				l.mu.Lock()
-				l.running++
-				l.byKind[j.Kind]++
+				l.running--
+				l.byKind[j.Kind]--
 				l.mu.Unlock()
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r.runOne(jctx, j)
-					l.mu.Lock()
-					l.running--
-					l.byKind[j.Kind]--
-					l.mu.Unlock()
-					l.wake()
-				}()
-			}
-			if len(claimed) > 0 && len(claimed) == free {
-				continue // more may be due
-			}
+				l.wake()
+			}()
+		}
+		if len(claimed) > 0 && len(claimed) == free {
+			continue // more may be due
 		}
 		wait := time.Second
 		if !next.IsZero() {
@@ -374,6 +377,18 @@ func (r *Runner) dispatch(ctx, jctx context.Context, l *lane, wg *sync.WaitGroup
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// scanGap is the least time between two looks of a lane at the queue.
+const scanGap = 5 * time.Millisecond
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

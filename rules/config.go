@@ -213,7 +213,7 @@ func Defaults() Config {
 		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
 		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
 		Outbound:  Outbound{TLS: "starttls"},
-		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 8, PortalWorkers: 64},
+		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 32, PortalWorkers: 64},
 		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
 		Bitrix:    Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, Burst: 50, TitleFallback: "(без темы)", ActiveDays: 14},
 		Auth:      Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},

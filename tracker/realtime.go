@@ -160,8 +160,12 @@ func (t *Tracker) TaskSoon(d time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	return taskRounds*c.Delay() < d
+	return c.Backlog() < maxBatchCalls && taskRounds*c.Delay() < d
 }
+
+// maxBatchCalls: more calls waiting than one batch carries means the
+// next task's calls go in a later batch, behind the portal's pacing.
+const maxBatchCalls = 50
 
 // observeRequest and observeBatch feed the portal budget metrics.
 func observeRequest(method, outcome string) {
