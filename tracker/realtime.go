@@ -145,27 +145,39 @@ func (t *Tracker) recordedTask(threadID string) int64 {
 	return id
 }
 
-// taskRounds is how many batch rounds a new task takes (CRM lookup, and
-// tasks.task.add; the lookup is usually learned from the greeting's).
-const taskRounds = 2
-
 // TaskSoon reports whether a task queued now is likely filed within d:
-// no portal job is waiting for a worker, and the calls waiting for the
-// portal's budget leave room for the task's rounds.
+// no portal job is waiting for a worker, no more calls wait for the
+// portal than one batch carries, and recent tasks took less than d from
+// their job's creation to their id.
 func (t *Tracker) TaskSoon(d time.Duration) bool {
 	if t.run.Waiting(Lane) > 0 {
 		return false
 	}
 	c, err := t.bx()
-	if err != nil {
+	if err != nil || c.Backlog() >= maxBatchCalls {
 		return false
 	}
-	return c.Backlog() < maxBatchCalls && taskRounds*c.Delay() < d
+	return time.Duration(t.taskTook.Load()) < d
 }
 
 // maxBatchCalls: more calls waiting than one batch carries means the
 // next task's calls go in a later batch, behind the portal's pacing.
 const maxBatchCalls = 50
+
+// tookTask folds how long a task took (from its job's creation) into
+// the running estimate TaskSoon uses (a moving average, weight 1/5).
+func (t *Tracker) tookTask(d time.Duration) {
+	for {
+		old := t.taskTook.Load()
+		n := old + (int64(d)-old)/5
+		if old == 0 {
+			n = int64(d)
+		}
+		if t.taskTook.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
 
 // observeRequest and observeBatch feed the portal budget metrics.
 func observeRequest(method, outcome string) {

@@ -88,6 +88,7 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 		if _, err := t.createTask(ctx, c, cfg, th, fields, &d.creation, false, save); err != nil {
 			return err
 		}
+		t.tookTask(time.Since(j.Created))
 	}
 	return t.taskMade(ctx, c, th.ID, d.TaskID)
 }

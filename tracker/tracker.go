@@ -73,6 +73,10 @@ type Tracker struct {
 	// reconciler gives way to them, so a sweep of many threads never
 	// takes the portal's request budget from a new customer's task.
 	busy atomic.Int32
+
+	// taskTook is the recent time from a task job's creation to its
+	// task id, in ns (TaskSoon).
+	taskTook atomic.Int64
 }
 
 // New builds the tracker for the config in force. A config without

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/mail"
@@ -9,8 +10,29 @@ import (
 	"sync"
 	"time"
 
+	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 )
+
+// hasTaskLink reads the decoded text parts for a task link.
+func hasTaskLink(raw []byte) bool {
+	mr, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		return false
+	}
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return false
+		}
+		if _, ok := p.Header.(*gomail.InlineHeader); ok {
+			b, _ := io.ReadAll(p.Body)
+			if bytes.Contains(b, []byte("/tasks/task/view/")) {
+				return true
+			}
+		}
+	}
+}
 
 // got is one message a sink received.
 type got struct {
@@ -20,6 +42,7 @@ type got struct {
 	inReplyTo string
 	autoReply bool
 	subject   string
+	taskLink  bool // the text links a Bitrix24 task (an auto-reply with the number)
 }
 
 // sink is an SMTP server on loopback that records what arrives: the
@@ -85,13 +108,16 @@ func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (x *sinkSession) Data(r io.Reader) error {
-	m, err := mail.ReadMessage(bufio.NewReader(r))
+	at := time.Now()
+	raw, err := io.ReadAll(r)
 	if err != nil {
-		io.Copy(io.Discard, r)
+		return err
+	}
+	m, err := mail.ReadMessage(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
 		return nil
 	}
-	io.Copy(io.Discard, m.Body)
-	g := got{at: time.Now(), rcpts: x.rcpts,
+	g := got{at: at, rcpts: x.rcpts, taskLink: hasTaskLink(raw),
 		messageID: strings.Trim(m.Header.Get("Message-ID"), "<> "),
 		inReplyTo: strings.Trim(m.Header.Get("In-Reply-To"), "<> "),
 		autoReply: m.Header.Get("Auto-Submitted") != "",

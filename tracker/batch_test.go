@@ -1,0 +1,108 @@
+package tracker
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"supportgate/bitrix"
+	"supportgate/store"
+)
+
+// batchEnv is a tracker whose jobs' calls share batches: a long window,
+// so the task jobs queued together go in one batch.
+func batchEnv(t *testing.T, timeout time.Duration) *env {
+	return newEnv(t, nil, bitrix.Options{BatchWindow: 150 * time.Millisecond, Timeout: timeout})
+}
+
+// newThreads makes n threads (a task job each) whose requesters' CRM
+// answers are already learned, so the task jobs' first calls are their
+// tasks.task.add, sent together.
+func (e *env) newThreads(n int) []*store.Thread {
+	var out []*store.Thread
+	for i := range n {
+		from := fmt.Sprintf("c%d@customer.test", i)
+		if err := e.st.Learn(from, store.LearnedName{Expires: time.Now().Add(time.Hour)}); err != nil {
+			e.t.Fatal(err)
+		}
+		raw := buildMail(from, fmt.Sprintf("Тема %d", i), fmt.Sprintf("b%d@customer.test", i), "", "текст")
+		th, _ := e.newThread(raw, from, "")
+		out = append(out, th)
+	}
+	return out
+}
+
+// exactlyOne checks every thread has its own task, made once.
+func (e *env) exactlyOne(threads []*store.Thread) {
+	e.t.Helper()
+	byMarker := map[string]int{}
+	for _, tk := range e.portal.Tasks() {
+		byMarker[tk.XMLID]++
+	}
+	if n := len(e.portal.Tasks()); n != len(threads) {
+		e.t.Errorf("%d tasks for %d threads", n, len(threads))
+	}
+	for _, th := range threads {
+		if byMarker[Marker(th.ID)] != 1 {
+			e.t.Errorf("thread %s has %d tasks", th.ID, byMarker[Marker(th.ID)])
+		}
+		got := e.thread(th.ID)
+		if tk, ok := e.portal.Task(got.TaskID); !ok || tk.XMLID != Marker(th.ID) {
+			e.t.Errorf("thread %s points at task %d (%+v)", th.ID, got.TaskID, tk)
+		}
+	}
+}
+
+// One sub-call of a batch fails, the others succeed: each job gets its
+// own outcome (one retries, the others are done), one task per thread.
+func TestBatchOneSubCallFails(t *testing.T) {
+	e := batchEnv(t, 0)
+	e.portal.FailNext("tasks.task.add", 400, "ERROR_CORE")
+	threads := e.newThreads(4)
+	e.idle()
+	e.exactlyOne(threads)
+	adds := e.portal.CallsTo("tasks.task.add")
+	failed := 0
+	for _, c := range adds {
+		if c.Status != 200 {
+			failed++
+		}
+		if !c.Batch {
+			t.Errorf("tasks.task.add sent on its own, not in a batch")
+		}
+	}
+	if failed != 1 || len(adds) != 5 {
+		t.Errorf("%d adds, %d failed; want 5 and 1 (the failed job alone retried)", len(adds), failed)
+	}
+	if sizes := e.portal.Batches(); len(sizes) == 0 || slices.Max(sizes) < 2 {
+		t.Errorf("batch sizes %v: the jobs' calls were not coalesced", sizes)
+	}
+}
+
+// A batch's answer is lost after the portal made some of its tasks:
+// every job looks for its marker before creating again, and each thread
+// still ends with exactly one task.
+func TestBatchTimeoutAfterSomeTasks(t *testing.T) {
+	e := batchEnv(t, 400*time.Millisecond)
+	e.portal.BatchTimeoutAfter(2)
+	threads := e.newThreads(4)
+	e.idle()
+	e.exactlyOne(threads)
+	if len(e.portal.CallsTo("tasks.task.list")) == 0 {
+		t.Error("no marker lookup after the lost batch")
+	}
+}
+
+// A 503 for the whole batch (no code: it may or may not have run) is
+// retried after a look, without a duplicate.
+func TestBatch503IsRetriedWithoutDuplicate(t *testing.T) {
+	e := batchEnv(t, 0)
+	e.portal.FailNext("batch", 503, "")
+	threads := e.newThreads(4)
+	e.idle()
+	e.exactlyOne(threads)
+	if len(e.portal.CallsTo("tasks.task.list")) == 0 {
+		t.Error("no marker lookup after the 503")
+	}
+}
