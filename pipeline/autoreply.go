@@ -55,7 +55,14 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 		return queue.Permanent(err)
 	}
 	var t *store.Thread
-	if err := p.Store.View(func(tx *bolt.Tx) (err error) { t, err = store.GetThread(tx, d.Thread); return }); err != nil {
+	arrived := j.Created
+	if err := p.Store.View(func(tx *bolt.Tx) (err error) {
+		if m, err := store.GetMessage(tx, j.MsgID); err == nil && m != nil && !m.Received.IsZero() {
+			arrived = m.Received // the wait counts from the 250, not from processing
+		}
+		t, err = store.GetThread(tx, d.Thread)
+		return
+	}); err != nil {
 		return err
 	}
 	if t == nil {
@@ -63,7 +70,7 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	}
 	taskCh := make(chan int64, 1)
 	if t.TaskID == 0 && p.tasksEnabled() {
-		left := c.Autoreply.WaitForTask.D() - time.Since(j.Created)
+		left := c.Autoreply.WaitForTask.D() - time.Since(arrived)
 		go func() { taskCh <- p.Tasks.WaitTask(ctx, t.ID, left) }()
 	} else {
 		taskCh <- t.TaskID
