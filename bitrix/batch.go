@@ -41,10 +41,11 @@ var batchable = map[string]bool{
 // greeting's lookup and a specialist's answer to mail are waited for by
 // a person; a backlog of new tasks is not.
 const (
-	PriorityUrgent     = 0 // auto-reply greeting, notify
-	PriorityFollowUp   = 1 // a customer's follow-up comment
-	PriorityNew        = 2 // new tasks (the default)
-	PriorityBackground = 3 // the reconciler
+	PriorityUrgent     = 0 // notify: a specialist's answer to mail
+	PriorityGreeting   = 1 // the auto-reply greeting's CRM lookup (it has a short deadline anyway)
+	PriorityFollowUp   = 2 // a customer's follow-up comment
+	PriorityNew        = 3 // new tasks (the default)
+	PriorityBackground = 4 // the reconciler
 )
 
 type prioKey struct{}
@@ -60,6 +61,10 @@ func priorityOf(ctx context.Context) int {
 	}
 	return PriorityNew
 }
+
+// errBatchOff: the portal refused batch itself; the call goes on its own
+// (nothing ran).
+var errBatchOff = errors.New("batch not available")
 
 // errNotSent: the caller gave up before its call left in a batch, so
 // nothing happened on the portal (not ambiguous, even for a create).
@@ -95,6 +100,7 @@ type batcher struct {
 
 	// Stats, for metrics: requests sent, sub-calls in them.
 	sizes func(n int)
+	off   atomic.Bool // the portal refused batch: no more batching
 }
 
 func newBatcher(c *Client, window time.Duration) *batcher {
@@ -231,6 +237,16 @@ func (b *batcher) send(calls []*pending) {
 		var e *Error
 		if errors.As(err, &e) && isRateLimit(e) {
 			b.c.lim.drain()
+		}
+		if errors.As(err, &e) && e.codeIs("ERROR_METHOD_NOT_FOUND", "ERROR_BATCH_METHOD_NOT_ALLOWED") {
+			// A portal without batch (or refusing one of our methods in
+			// it): refused before anything ran; go one by one from now on.
+			b.off.Store(true)
+			b.c.log.Warn("bitrix: batch refused; calls go one by one", "err", err)
+			for _, p := range calls {
+				p.answer(result{err: errBatchOff})
+			}
+			return
 		}
 		for _, p := range calls {
 			p.answer(result{err: rebrand(err, p.method)})

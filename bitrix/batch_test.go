@@ -157,3 +157,24 @@ func TestPortalBucketCountsBatchAsOne(t *testing.T) {
 		t.Errorf("budget: %d requests, %d refused; want 3, 1", req, refused)
 	}
 }
+
+// A portal that refuses batch itself: the calls go one by one.
+func TestBatchRefusedByPortalFallsBack(t *testing.T) {
+	p := bitrixtest.New(t)
+	c := batchClient(t, p)
+	p.FailNext("batch", 404, "ERROR_METHOD_NOT_FOUND")
+	ids, errs := addTasks(c, p, 3)
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+	}
+	if n := len(p.Tasks()); n != 3 {
+		t.Errorf("%d tasks, want 3", n)
+	}
+	for _, call := range p.CallsTo("tasks.task.add") {
+		if call.Batch {
+			t.Error("still batching after the portal refused batch")
+		}
+	}
+}

@@ -48,11 +48,19 @@ func (c *Client) call(ctx context.Context, method string, params any, k kind, ou
 	}
 	for attempt := 0; ; attempt++ {
 		var env *envelope
+		if batched && c.bat.off.Load() {
+			batched = false
+		}
 		if batched {
 			// The batcher waits for the pacer, once per batch.
 			env, err = c.bat.do(ctx, method, query, k)
 			if errors.Is(err, errNotSent) {
 				return nil, err // never left: nothing to look for
+			}
+			if errors.Is(err, errBatchOff) {
+				batched = false
+				attempt--
+				continue
 			}
 		} else {
 			if err := c.lim.wait(ctx); err != nil {

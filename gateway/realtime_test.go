@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -67,6 +69,20 @@ func TestPortalStalledMailStillFlows(t *testing.T) {
 	}
 	if n := len(replies(e)); n != 1 {
 		t.Errorf("%d auto-replies, want 1", n)
+	}
+	// The backpressure is visible: lanes and the portal's budget.
+	resp, err := http.Get("http://" + e.g.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`supportgate_lane_queued{lane="portal"}`, `supportgate_lane_running{lane="forward"}`,
+		`supportgate_lane_oldest_seconds{lane="reply"}`, `supportgate_bitrix_requests_total{kind="batch",outcome="ok"}`,
+		`supportgate_bitrix_batch_calls_count`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

@@ -2,8 +2,11 @@ package queue
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"supportgate/store"
 )
@@ -92,3 +95,40 @@ func TestLimitDoesNotHoldWorkers(t *testing.T) {
 		t.Errorf("%d big jobs started, want 1 (the limit)", big)
 	}
 }
+
+// A lane whose oldest queued job is older than its WarnLag says so in the
+// log, naming the lane.
+func TestWarnLag(t *testing.T) {
+	var buf syncBuffer
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(st, slog.New(slog.NewTextHandler(&buf, nil)), 2, Policy{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond, GiveUp: time.Hour})
+	r.Lane("portal", 1, "task")
+	r.WarnLag("portal", 100*time.Millisecond)
+	hold := make(chan struct{})
+	r.Handle("task", func(ctx context.Context, j *store.Job) error { <-hold; return nil }, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { close(hold); cancel(); <-done; st.Close() }()
+	addJob(t, st, "task")
+	addJob(t, st, "task") // queued behind the held one
+	eventually(t, func() bool { return strings.Contains(buf.String(), "queue lane is behind") })
+	if !strings.Contains(buf.String(), "lane=portal") {
+		t.Errorf("warning does not name the lane: %s", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -39,7 +39,7 @@ func (t *Tracker) ContactName(ctx context.Context, email string) string {
 	if ln, ok := t.st.Learned(email, time.Now()); ok {
 		return ln.Name
 	}
-	ctx, cancel := context.WithTimeout(bitrix.WithPriority(ctx, bitrix.PriorityUrgent), greetingDeadline)
+	ctx, cancel := context.WithTimeout(bitrix.WithPriority(ctx, bitrix.PriorityGreeting), greetingDeadline)
 	defer cancel()
 	id, name, err := c.FindContactByEmail(ctx, email)
 	if err != nil {
