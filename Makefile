@@ -33,11 +33,10 @@ fuzz:
 	  done; \
 	done
 
-# Go benchmarks and the load run side by side with Postfix (bench/run.sh),
-# then the real-time-under-load scenario (bench-load).
+# Go benchmarks and the load run side by side with Postfix, then the
+# real-time-under-load scenario (bench/run.sh, its step h).
 bench: build
 	bash bench/run.sh
-	$(MAKE) bench-load
 
 # Real time under load (cmd/loadbench): a 1,000-message burst and a steady
 # 10 msg/s for STEADY (default 2m) against the fake portal at its real

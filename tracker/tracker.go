@@ -69,11 +69,6 @@ type Tracker struct {
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
-	// busy counts task, comment and notify jobs running now: the
-	// reconciler gives way to them, so a sweep of many threads never
-	// takes the portal's request budget from a new customer's task.
-	busy atomic.Int32
-
 	// taskTook is the recent time from a task job's creation to its
 	// task id, in ns (TaskSoon).
 	taskTook atomic.Int64
@@ -101,27 +96,31 @@ func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger) 
 
 // Register installs the job handlers on the runner.
 func (t *Tracker) Register() {
-	t.run.Handle(KindTask, t.counted(t.handleTask, bitrix.PriorityNew), t.failed)
-	t.run.Handle(KindComment, t.counted(t.handleComment, bitrix.PriorityFollowUp), t.failed)
-	t.run.Handle(KindNotify, t.counted(t.handleNotify, bitrix.PriorityUrgent), t.failed)
+	t.run.Handle(KindTask, t.prioritised(t.handleTask, bitrix.PriorityNew), t.failed)
+	t.run.Handle(KindComment, t.prioritised(t.handleComment, bitrix.PriorityFollowUp), t.failed)
+	t.run.Handle(KindNotify, t.prioritised(t.handleNotify, bitrix.PriorityUrgent), t.failed)
 }
 
-// counted runs a job's handler with its calls marked with prio: in a
-// shared batch a specialist's answer to mail goes before a new task.
-func (t *Tracker) counted(h queue.Handler, prio int) queue.Handler {
+// prioritised runs a job's handler with its calls marked with prio: in
+// a shared batch a specialist's answer to mail goes before a new task.
+func (t *Tracker) prioritised(h queue.Handler, prio int) queue.Handler {
 	return func(ctx context.Context, j *store.Job) error {
-		t.busy.Add(1)
-		defer t.busy.Add(-1)
 		return h(bitrix.WithPriority(ctx, prio), j)
 	}
 }
 
-// giveWay waits while jobs are running (at most max), then for
-// two requests' share of the rate: a thread costs one or two calls, so
-// the reconciler leaves the bucket room to refill for the jobs.
+// giveWay waits (at most max) while the portal's budget is contended —
+// more calls waiting for a batch than one batch carries — then for two
+// requests' share of the rate: a thread costs one or two calls, so the
+// reconciler leaves the bucket room to refill for the jobs. (Its calls
+// also ride last in every batch.)
 func (t *Tracker) giveWay(ctx context.Context, max time.Duration) {
 	deadline := time.Now().Add(max)
-	for t.busy.Load() > 0 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		c, err := t.bx()
+		if err != nil || c.Backlog() < maxBatchCalls {
+			break
+		}
 		select {
 		case <-ctx.Done():
 			return
