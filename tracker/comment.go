@@ -166,7 +166,7 @@ func (t *Tracker) replaceTask(ctx context.Context, c *bitrix.Client, th *store.T
 		}
 		return queue.Later(0, "task found; adding the comment")
 	}
-	return t.taskMade(ctx, c, th.ID, id)
+	return t.taskMade(ctx, c, th.ID, id, d.NewTask.Chat, d.NewTask.ChatKnown)
 }
 
 func textHash(s string) string {

@@ -56,6 +56,10 @@ type creation struct {
 	// Other: the task was found before we sent anything, so another
 	// job made it (and this job's text is not in it).
 	Other bool `json:"other,omitempty"`
+	// Chat is the task's chat id when tasks.task.add's answer had one
+	// (ChatKnown): no tasks.task.get is then needed for it.
+	Chat      int64 `json:"chat,omitempty"`
+	ChatKnown bool  `json:"chat_known,omitempty"`
 }
 
 // taskData is the Data of a "task" job.
@@ -90,7 +94,7 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 		}
 		t.tookTask(time.Since(j.Created))
 	}
-	return t.taskMade(ctx, c, th.ID, d.TaskID)
+	return t.taskMade(ctx, c, th.ID, d.TaskID, d.Chat, d.ChatKnown)
 }
 
 // begin decodes a job's data into d, and returns the portal client, the
@@ -120,13 +124,21 @@ func (t *Tracker) begin(j *store.Job, d any, thread func() string) (*bitrix.Clie
 }
 
 // taskMade records the thread's task at once (the auto-reply waits for
-// it), then its chat id, and finishes the job.
-func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID int64) error {
+// it), then its chat id (asked for unless the add's answer had it), and
+// finishes the job.
+func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID, chat int64, chatKnown bool) error {
+	if chatKnown {
+		t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
+		// The waiting reply gets the id now; the record comes with the
+		// job's last transaction (a retry would find this same task by
+		// its marker).
+		t.taskReady(threadID, taskID)
+		return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+	}
 	if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, 0) }); err != nil {
 		return err
 	}
 	t.taskReady(threadID, taskID)
-	chat := int64(0)
 	task, err := c.GetTask(ctx, taskID)
 	switch {
 	case err != nil && bitrix.IsRetryable(err):
@@ -299,11 +311,11 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 			return 0, err
 		}
 	}
-	id, err := c.AddTask(ctx, f)
+	id, chat, known, err := c.AddTaskChat(ctx, f)
 	if err != nil {
 		return 0, remoteErr("tasks.task.add", err)
 	}
-	cr.TaskID = id
+	cr.TaskID, cr.Chat, cr.ChatKnown = id, chat, known
 	t.log.Info("bitrix24 task created", "thread", th.ID, "task", id, "files", len(f.Files), "crm", f.CRM)
 	return id, save()
 }
