@@ -78,7 +78,14 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	tmpl, _, contacts := p.parts()
 	name := contacts.Name(d.To)
 	if name == "" && p.tasksEnabled() {
-		name = p.Tasks.ContactName(ctx, d.To)
+		// The CRM lookup gets no longer than the task number does.
+		lctx := ctx
+		if w := c.Autoreply.WaitForTask.D(); w > 0 {
+			var cancel context.CancelFunc
+			lctx, cancel = context.WithDeadline(ctx, arrived.Add(w))
+			defer cancel()
+		}
+		name = p.Tasks.ContactName(lctx, d.To)
 	}
 	t.TaskID = <-taskCh
 	subject := d.Subject

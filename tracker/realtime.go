@@ -29,7 +29,10 @@ var greetingDeadline = 700 * time.Millisecond
 // ContactName is the name of the CRM contact with this e-mail for the
 // auto-reply's greeting: learned from an earlier lookup (kept in the
 // store until it expires), else asked of the portal with a short
-// deadline. "" when there is none, no portal, or no answer in time.
+// deadline (greetingDeadline, or ctx's if sooner) — not at all when more
+// calls wait for the portal than one batch carries, as the answer could
+// not come in time. "" when there is none, no portal, or no answer in
+// time.
 func (t *Tracker) ContactName(ctx context.Context, email string) string {
 	email = rules.Canonical(email)
 	c, err := t.bx()
@@ -38,6 +41,9 @@ func (t *Tracker) ContactName(ctx context.Context, email string) string {
 	}
 	if ln, ok := t.st.Learned(email, time.Now()); ok {
 		return ln.Name
+	}
+	if c.Backlog() >= maxBatchCalls {
+		return ""
 	}
 	ctx, cancel := context.WithTimeout(bitrix.WithPriority(ctx, bitrix.PriorityGreeting), greetingDeadline)
 	defer cancel()

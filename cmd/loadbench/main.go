@@ -493,13 +493,17 @@ func run(o options, kind string) (*report, error) {
 	for _, g := range r.up.all() {
 		fwdAt[g.messageID] = append(fwdAt[g.messageID], g.at)
 	}
+	ours := map[string]bool{}
+	for _, m := range msgs {
+		ours[m.id] = true
+	}
 	arAt := map[string][]time.Time{}
 	notes := 0
 	var noteAt time.Time
 	for _, g := range r.out.all() {
 		if g.autoReply {
 			arAt[g.inReplyTo] = append(arAt[g.inReplyTo], g.at)
-			if g.taskLink {
+			if g.taskLink && ours[g.inReplyTo] {
 				rep.WithTaskNumber++
 			}
 		} else if slices.Contains(g.rcpts, vip) {
