@@ -175,7 +175,10 @@ func (t *Tracker) Reload() error {
 		opts.RatePerSec = c.RatePerSecond
 	}
 	if c.Burst > 0 {
-		opts.Burst = c.Burst
+		// One unit of headroom: our pacer and the portal's bucket run
+		// on different clocks, and a request that arrives a little
+		// early must not find the bucket full.
+		opts.Burst = max(c.Burst-1, 1)
 	}
 	// One pacer per portal, and the calls of concurrent jobs share
 	// batches: 50 calls for one request of the portal's budget.
