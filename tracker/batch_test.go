@@ -106,3 +106,19 @@ func TestBatch503IsRetriedWithoutDuplicate(t *testing.T) {
 		t.Error("no marker lookup after the 503")
 	}
 }
+
+// Large messages are admitted against a byte budget: beyond it a job
+// waits in the queue, and a message larger than the budget goes alone.
+func TestMemBudget(t *testing.T) {
+	var b memBudget
+	if !b.take(bigBudget + 1) {
+		t.Fatal("a huge message must be admitted when nothing else is held")
+	}
+	if b.take(bigMessage) {
+		t.Error("admitted past the budget")
+	}
+	b.give(bigBudget + 1)
+	if !b.take(bigBudget/2) || !b.take(bigBudget/2) || b.take(bigMessage) {
+		t.Error("budget not shared as expected")
+	}
+}

@@ -2,10 +2,12 @@ package tracker
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"supportgate/bitrix"
 	"supportgate/metrics"
+	"supportgate/queue"
 	"supportgate/rules"
 	"supportgate/store"
 
@@ -195,3 +197,53 @@ func observeRequest(method, outcome string) {
 }
 
 func observeBatch(n int) { metrics.PortalBatchCalls.Observe(float64(n)) }
+
+// Many portal jobs run at once (their calls share batches), and a task or
+// comment job holds its whole message while it runs. Large messages are
+// therefore admitted against a byte budget; the small ones that make up a
+// support queue are not counted.
+const (
+	bigMessage = 1 << 20   // messages from this size on are counted
+	bigBudget  = 256 << 20 // bytes of large messages held at once
+)
+
+type memBudget struct {
+	mu   sync.Mutex
+	used int64
+}
+
+// take admits size bytes; a message larger than the whole budget is
+// admitted alone.
+func (b *memBudget) take(size int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used > 0 && b.used+size > bigBudget {
+		return false
+	}
+	b.used += size
+	return true
+}
+
+func (b *memBudget) give(size int64) { b.mu.Lock(); b.used -= size; b.mu.Unlock() }
+
+// memoryGated runs h once the job's message fits the budget; until then
+// the job waits in the queue (it holds no worker).
+func (t *Tracker) memoryGated(h queue.Handler) queue.Handler {
+	return func(ctx context.Context, j *store.Job) error {
+		var size int64
+		t.st.View(func(tx *bolt.Tx) error {
+			if m, err := store.GetMessage(tx, j.MsgID); err == nil && m != nil {
+				size = m.Size
+			}
+			return nil
+		})
+		if size < bigMessage {
+			return h(ctx, j)
+		}
+		if !t.mem.take(size) {
+			return queue.Later(2*time.Second, "waiting for memory: other large messages are being filed")
+		}
+		defer t.mem.give(size)
+		return h(ctx, j)
+	}
+}

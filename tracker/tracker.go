@@ -72,6 +72,8 @@ type Tracker struct {
 	// taskTook is the recent time from a task job's creation to its
 	// task id, in ns (TaskSoon).
 	taskTook atomic.Int64
+
+	mem memBudget // large messages held by running jobs
 }
 
 // New builds the tracker for the config in force. A config without
@@ -96,8 +98,8 @@ func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger) 
 
 // Register installs the job handlers on the runner.
 func (t *Tracker) Register() {
-	t.run.Handle(KindTask, t.prioritised(t.handleTask, bitrix.PriorityNew), t.failed)
-	t.run.Handle(KindComment, t.prioritised(t.handleComment, bitrix.PriorityFollowUp), t.failed)
+	t.run.Handle(KindTask, t.memoryGated(t.prioritised(t.handleTask, bitrix.PriorityNew)), t.failed)
+	t.run.Handle(KindComment, t.memoryGated(t.prioritised(t.handleComment, bitrix.PriorityFollowUp)), t.failed)
 	t.run.Handle(KindNotify, t.prioritised(t.handleNotify, bitrix.PriorityUrgent), t.failed)
 }
 
