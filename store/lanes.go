@@ -153,3 +153,27 @@ func (s *Store) KindStats() (map[string]KindStat, error) {
 	})
 	return out, err
 }
+
+// Wake makes the queued job id due now (a job waiting for another whose
+// wait is over). A running, finished or already due job is left alone.
+func (s *Store) Wake(id uint64) error {
+	return s.Update(func(tx *bolt.Tx) error {
+		j, err := GetJob(tx, id)
+		if err != nil || j == nil || j.State != Queued {
+			return err
+		}
+		now := time.Now()
+		if !j.NextRun.After(now) {
+			return nil
+		}
+		db := tx.Bucket(bucketDue)
+		if err := db.Delete(dueKey(j.NextRun, id)); err != nil {
+			return err
+		}
+		j.NextRun = now
+		if err := putJSON(tx.Bucket(bucketJobs), jobKey(id), j); err != nil {
+			return err
+		}
+		return db.Put(dueKey(now, id), []byte(j.Kind))
+	})
+}

@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,40 @@ func TestMemBudget(t *testing.T) {
 	b.give(bigBudget + 1)
 	if !b.take(bigBudget/2) || !b.take(bigBudget/2) || b.take(bigMessage) {
 		t.Error("budget not shared as expected")
+	}
+}
+
+// A follow-up that waits for its thread's task is woken by the task job,
+// not by polling: with the poll an hour away, it still lands at once.
+func TestCommentWokenByTask(t *testing.T) {
+	defer func(d time.Duration) { taskPoll = d }(taskPoll)
+	taskPoll = time.Hour
+	e := newEnv(t, nil, bitrix.Options{})
+	release := e.portal.Hold()
+	defer release()
+	raw := buildMail("anna@customer.test", "Тема", "w1@customer.test", "", "первое")
+	th, _ := e.newThread(raw, "anna@customer.test", "")
+	e.reply(th, buildMail("anna@customer.test", "Re: Тема", "w2@customer.test", "w1@customer.test", "второе"), "anna@customer.test")
+	waiting := func() bool {
+		for _, j := range e.jobs(KindComment) {
+			if j.State == store.Queued && j.NextRun.After(time.Now().Add(time.Minute)) {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the comment job never waited for the task")
+		}
+	}
+	release()
+	e.idle()
+	tasks := e.portal.Tasks()
+	if len(tasks) != 1 {
+		t.Fatalf("%d tasks", len(tasks))
+	}
+	if cms := e.portal.Comments(tasks[0].ID); len(cms) != 1 || !strings.Contains(cms[0].Message, "второе") {
+		t.Fatalf("comments %+v", cms)
 	}
 }

@@ -51,6 +51,7 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	if d.NewTask == nil && d.Task == 0 {
 		if th.TaskID == 0 {
 			if time.Since(j.Created) < waitForTask {
+				t.wakeOnTask(th.ID, j.ID) // the task job wakes it; taskPoll is the fallback
 				return queue.Later(taskPoll, "waiting for the thread's task")
 			}
 			// The task job failed or is stuck: this message starts the

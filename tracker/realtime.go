@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,15 +129,33 @@ func (t *Tracker) unwait(threadID string, ch chan int64) {
 	}
 }
 
-// taskReady wakes the auto-replies waiting for thread's task.
+// taskReady wakes the auto-replies waiting for thread's task, and makes
+// the thread's comment jobs that wait for it due.
 func (t *Tracker) taskReady(threadID string, id int64) {
 	t.waitMu.Lock()
-	defer t.waitMu.Unlock()
 	for _, ch := range t.waiters[threadID] {
 		select {
 		case ch <- id:
 		default:
 		}
+	}
+	jobs := t.comments[threadID]
+	delete(t.comments, threadID)
+	t.waitMu.Unlock()
+	for _, jid := range jobs {
+		if err := t.st.Wake(jid); err != nil {
+			t.log.Warn("comment job not woken; it looks again later", "job", jid, "err", err)
+		}
+	}
+}
+
+// wakeOnTask remembers (in memory: after a restart the job's own next
+// look is the fallback) that comment job jid waits for thread's task.
+func (t *Tracker) wakeOnTask(threadID string, jid uint64) {
+	t.waitMu.Lock()
+	defer t.waitMu.Unlock()
+	if !slices.Contains(t.comments[threadID], jid) {
+		t.comments[threadID] = append(t.comments[threadID], jid)
 	}
 }
 

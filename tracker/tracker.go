@@ -64,8 +64,9 @@ type Tracker struct {
 	key    string // what client was built from: webhook URL and rate
 	token  string // the outgoing webhook's application token
 
-	waitMu  sync.Mutex
-	waiters map[string][]chan int64 // thread id → auto-replies waiting for its task
+	waitMu   sync.Mutex
+	waiters  map[string][]chan int64 // thread id → auto-replies waiting for its task
+	comments map[string][]uint64     // thread id → comment jobs waiting for its task
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -83,7 +84,8 @@ func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := &Tracker{cfg: cfg, st: st, run: r, log: log.With("component", "tracker"), waiters: map[string][]chan int64{}}
+	t := &Tracker{cfg: cfg, st: st, run: r, log: log.With("component", "tracker"), waiters: map[string][]chan int64{},
+		comments: map[string][]uint64{}}
 	if err := st.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucket)
 		return err
