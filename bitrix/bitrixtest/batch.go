@@ -63,6 +63,7 @@ func batch(c *call) (any, *apiError) {
 		if p.batchCut >= 0 && i >= p.batchCut {
 			// Injected: the portal ran this much, then the answer is lost.
 			p.batchStall = true
+			p.batchCut = -1
 			break
 		}
 		res, aerr := p.runSub(s.method, s.params)
@@ -83,7 +84,6 @@ func batch(c *call) (any, *apiError) {
 		}
 		results.set(s.key, res)
 	}
-	p.batchCut = -1
 	return map[string]any{
 		"result": section(results), "result_error": section(errs),
 		"result_total": section(totals), "result_next": section(nexts), "result_time": []any{},
@@ -146,9 +146,9 @@ func section(o *omap) any {
 	return m
 }
 
-// BatchTimeoutAfter makes the next batch run only its first n sub-calls
-// (the tasks they create exist) and then answer nothing until the client
-// gives up: an ambiguous batch.
+// BatchTimeoutAfter makes the next batch of more than n sub-calls run
+// only its first n (the tasks they create exist) and then answer nothing
+// until the client gives up: an ambiguous batch.
 func (p *Portal) BatchTimeoutAfter(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
