@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"supportgate/bitrix/bitrixtest"
 	"supportgate/mailtest"
@@ -107,7 +108,7 @@ func TestNotifyOvertakesTaskBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, func() bool { return jobsOf(t, e, tracker.KindTask) == 100 }, "100 task jobs queued")
+	waitLong(t, func() bool { return jobsOf(t, e, tracker.KindTask) == 100 }, "100 task jobs queued")
 	cid := portal.AddSpecialistComment(task, 7, "Замените картридж.", nil)
 	resp, err := portal.FireCommentEvent("http://"+e.g.HTTPAddr()+"/bitrix/event", appToken, task, cid)
 	if err != nil || resp.StatusCode != 200 {
@@ -129,7 +130,7 @@ func TestNotifyOvertakesTaskBacklog(t *testing.T) {
 	waitFor(t, notified, "specialist comment mailed")
 	// Count, once the backlog is filed, the task creations that came
 	// after the notify job's read of the comment.
-	waitFor(t, func() bool { return jobsOf(t, e, tracker.KindTask) == 0 }, "backlog filed")
+	waitLong(t, func() bool { return jobsOf(t, e, tracker.KindTask) == 0 }, "backlog filed")
 	calls := portal.Calls()
 	at := slices.IndexFunc(calls, func(c bitrixtest.Call) bool { return c.Method == "task.commentitem.get" })
 	if at < 0 {
@@ -147,4 +148,16 @@ func TestNotifyOvertakesTaskBacklog(t *testing.T) {
 	if n := len(portal.Tasks()); n != 101 {
 		t.Errorf("%d tasks, want 101", n)
 	}
+}
+
+// waitLong is waitFor for the steps that work through a backlog: a busy
+// machine (the race detector, other tests) may need longer than 10s.
+func waitLong(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for: %s", what)
 }
