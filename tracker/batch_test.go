@@ -24,7 +24,7 @@ func (e *env) newThreads(n int) []*store.Thread {
 	var out []*store.Thread
 	for i := range n {
 		from := fmt.Sprintf("c%d@customer.test", i)
-		if err := e.st.Learn(from, store.LearnedName{Expires: time.Now().Add(time.Hour)}); err != nil {
+		if err := e.st.Learn(learnKey(e.portal.URL(), from), store.LearnedName{Expires: time.Now().Add(time.Hour)}); err != nil {
 			e.t.Fatal(err)
 		}
 		raw := buildMail(from, fmt.Sprintf("Тема %d", i), fmt.Sprintf("b%d@customer.test", i), "", "текст")
@@ -63,6 +63,9 @@ func TestBatchOneSubCallFails(t *testing.T) {
 	threads := e.newThreads(4)
 	e.idle()
 	e.exactlyOne(threads)
+	if n := len(e.portal.CallsTo("crm.duplicate.findbycomm")); n != 0 {
+		t.Errorf("%d CRM lookups; the learned answers should have been used", n)
+	}
 	adds := e.portal.CallsTo("tasks.task.add")
 	failed := 0
 	for _, c := range adds {

@@ -42,7 +42,7 @@ func (t *Tracker) ContactName(ctx context.Context, email string) string {
 	if err != nil || email == "" {
 		return ""
 	}
-	if ln, ok := t.st.Learned(email, time.Now()); ok {
+	if ln, ok := t.st.Learned(learnKey(c.Origin(), email), time.Now()); ok {
 		return ln.Name
 	}
 	if c.Backlog() >= maxBatchCalls {
@@ -55,31 +55,35 @@ func (t *Tracker) ContactName(ctx context.Context, email string) string {
 		t.log.Info("CRM lookup for the greeting not answered in time; greeting by address", "err", err)
 		return ""
 	}
-	t.learn(email, id, name)
+	t.learn(c, email, id, name)
 	return name
 }
 
+// learnKey names what the portal at origin said of email: a contact id
+// means nothing on another portal (the webhook may be changed).
+func learnKey(origin, email string) string { return origin + " " + rules.Canonical(email) }
+
 // learn keeps a CRM lookup's answer, so the task's CRM binding and the
 // next greeting ask the portal nothing.
-func (t *Tracker) learn(email string, id int64, name string) {
+func (t *Tracker) learn(c *bitrix.Client, email string, id int64, name string) {
 	ttl := learnFound
 	if id == 0 {
 		ttl = learnMissing
 	}
-	if err := t.st.Learn(rules.Canonical(email), store.LearnedName{ContactID: id, Name: name, Expires: time.Now().Add(ttl)}); err != nil {
+	if err := t.st.Learn(learnKey(c.Origin(), email), store.LearnedName{ContactID: id, Name: name, Expires: time.Now().Add(ttl)}); err != nil {
 		t.log.Warn("CRM answer not kept", "err", err)
 	}
 }
 
 // lookupContact is the task's CRM contact: learned, or looked up (and
-// learned). ok false: the lookup failed (err says whether to retry).
+// learned). An error is the lookup's (IsRetryable says whether to retry).
 func (t *Tracker) lookupContact(ctx context.Context, c *bitrix.Client, email string) (int64, error) {
-	if ln, ok := t.st.Learned(rules.Canonical(email), time.Now()); ok {
+	if ln, ok := t.st.Learned(learnKey(c.Origin(), email), time.Now()); ok {
 		return ln.ContactID, nil
 	}
 	id, name, err := c.FindContactByEmail(ctx, email)
 	if err == nil {
-		t.learn(email, id, name)
+		t.learn(c, email, id, name)
 	}
 	return id, err
 }
