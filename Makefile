@@ -3,13 +3,14 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-short fuzz bench lint demo package clean
+.PHONY: build test test-short fuzz bench bench-load lint demo package clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/supportgate ./cmd/supportgate
 	$(GO) build -o bin/devmail ./cmd/devmail
 	$(GO) build -o bin/smtpload ./cmd/smtpload
 	$(GO) build -o bin/fakeportal ./cmd/fakeportal
+	$(GO) build -o bin/loadbench ./cmd/loadbench
 
 # Every test, under the race detector: unit, end to end over real TCP, the
 # kill -9 subprocess test, swaks interop (skipped with a note when swaks is
@@ -32,10 +33,19 @@ fuzz:
 	  done; \
 	done
 
-# Go benchmarks and the load run side by side with Postfix (bench/run.sh).
+# Go benchmarks and the load run side by side with Postfix, then the
+# real-time-under-load scenario (bench/run.sh, its step h).
 bench: build
 	bash bench/run.sh
 	bash bench/rss-tasks.sh
+
+# Real time under load (cmd/loadbench): a 1,000-message burst and a steady
+# 10 msg/s for STEADY (default 2m) against the fake portal at its real
+# budget (2 req/s, burst 50). Needs no root. Quick run: make bench-load STEADY=20s
+STEADY ?= 2m
+bench-load:
+	@mkdir -p bench/results
+	@$(GO) run ./cmd/loadbench -steady $(STEADY) >bench/results/load.txt; s=$$?; cat bench/results/load.txt; exit $$s
 
 lint:
 	$(GO) vet ./...

@@ -14,6 +14,9 @@
 #      the anchor script (smtp-source: sink, postfix relay, hold), then the same Postfix
 #      instance again with smtpload in relay and hold mode, for p50/p99
 #   g  side-by-side table -> results/summary.txt (and stdout)
+#   h  real time under load (cmd/loadbench, no root): a 1,000-message burst and a steady
+#      10 msg/s for LOAD_STEADY against the fake Bitrix24 portal at 2 req/s, burst 50
+#                                                      -> results/load.txt (and stdout)
 #
 # Env knobs (defaults in brackets):
 #   N_SMALL [5000]  N_LARGE [1000]   messages per run; "large" = size > 16384
@@ -28,6 +31,7 @@
 #   RUN_TIMEOUT [600]  hard cap in seconds per smtpload run; PF_TIMEOUT [3600] for the anchor
 #   DRAIN_TIMEOUT [120] seconds to wait for a queue to empty between runs
 #   RESULTS [bench/results]
+#   LOAD [1]  0 skips step h      LOAD_STEADY [2m]  length of its steady run
 # Outputs in $RESULTS: go-bench.txt, runs.jsonl (one smtpload JSON line per run), rss.txt,
 #   postfix-anchor.txt + postfix-results.tsv, supportgate.log, summary.txt.
 # Everything listens on 127.0.0.1 only; every process started here is stopped by PID
@@ -60,6 +64,8 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 PF_TIMEOUT=${PF_TIMEOUT:-3600}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 RESULTS=${RESULTS:-$REPO/bench/results}
+LOAD=${LOAD:-1}
+LOAD_STEADY=${LOAD_STEADY:-2m}
 ANCHOR=$REPO/../shared/bench/postfix-anchor.sh
 
 # /tmp: the storage dir must be on the same filesystem as /tmp (issue requirement).
@@ -246,3 +252,11 @@ postfix_step
 
 # ---------------------------------------------------------------- g: summary
 python3 bench/summary.py "$RESULTS" | tee "$RESULTS/summary.txt"
+
+# ---------------------------------------------------------------- h: real time under load
+if [ "$LOAD" != 0 ]; then
+	log "step h: real time under load (burst + steady $LOAD_STEADY) -> $RESULTS/load.txt"
+	go run ./cmd/loadbench -steady "$LOAD_STEADY" >"$RESULTS/load.txt" 2>"$RESULTS/load.log" ||
+		log "loadbench exited non-zero (a duplicate or a missing item; see load.txt, load.log)"
+	cat "$RESULTS/load.txt"
+fi

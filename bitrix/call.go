@@ -39,11 +39,35 @@ func (c *Client) call(ctx context.Context, method string, params any, k kind, ou
 	if err != nil {
 		return nil, fmt.Errorf("bitrix %s: encode params: %w", method, err)
 	}
-	for attempt := 0; ; attempt++ {
-		if err := c.lim.wait(ctx); err != nil {
-			return nil, fmt.Errorf("bitrix %s: %w", method, err)
+	query := ""
+	batched := c.bat != nil && batchable[method]
+	if batched {
+		if query, err = encodeQuery(params); err != nil {
+			batched = false
 		}
-		env, err := c.do(ctx, method, body)
+	}
+	for attempt := 0; ; attempt++ {
+		var env *envelope
+		if batched && c.bat.off.Load() {
+			batched = false
+		}
+		if batched {
+			// The batcher waits for the pacer, once per batch.
+			env, err = c.bat.do(ctx, method, query, k)
+			if errors.Is(err, errNotSent) {
+				return nil, err // never left: nothing to look for
+			}
+			if errors.Is(err, errBatchOff) {
+				batched = false
+				attempt--
+				continue
+			}
+		} else {
+			if err := c.lim.wait(ctx); err != nil {
+				return nil, fmt.Errorf("bitrix %s: %w", method, err)
+			}
+			env, err = c.do(ctx, method, body)
+		}
 		if err == nil {
 			if out != nil && len(env.Result) > 0 {
 				if uerr := json.Unmarshal(env.Result, out); uerr != nil {
@@ -69,7 +93,7 @@ func (c *Client) call(ctx context.Context, method string, params any, k kind, ou
 			return nil, err
 		}
 		rateLimited := isAPI && isRateLimit(e)
-		if rateLimited {
+		if rateLimited && !batched {
 			c.lim.drain()
 		}
 		if k == create && !rateLimited && (!isAPI || e.HTTPStatus >= 500 && !e.codeIs(CodeOverload)) {
@@ -110,7 +134,16 @@ func (c *Client) do(ctx context.Context, method string, body []byte) (*envelope,
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		c.observe(method, "error")
 		return nil, c.netErr(method, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+		c.observe(method, "refused") // most likely the bucket; a 503 page counts too
+	case resp.StatusCode >= 300:
+		c.observe(method, "error")
+	default:
+		c.observe(method, "ok")
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -139,6 +172,12 @@ func (c *Client) do(ctx context.Context, method string, body []byte) (*envelope,
 		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Description: http.StatusText(resp.StatusCode)}
 	}
 	return &env, nil
+}
+
+func (c *Client) observe(method, outcome string) {
+	if c.onRequest != nil {
+		c.onRequest(method, outcome)
+	}
 }
 
 // errCode extracts the code from "error": a string (usual), a number, or a

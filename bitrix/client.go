@@ -42,6 +42,18 @@ type Options struct {
 
 	// UserAgent overrides the default User-Agent.
 	UserAgent string
+
+	// Batch sends the calls of concurrent callers that can share one
+	// `batch` request (§1.7) together; BatchWindow is how long the first
+	// call waits for company (default 20ms).
+	Batch       bool
+	BatchWindow time.Duration
+
+	// OnRequest is told of every HTTP request made ("batch" for a batch)
+	// and its outcome: ok, refused (503/429: the bucket), error.
+	// OnBatch is told the number of calls of each batch sent.
+	OnRequest func(method, outcome string)
+	OnBatch   func(calls int)
 }
 
 // DefaultUserAgent is sent unless Options.UserAgent says otherwise; the
@@ -63,6 +75,8 @@ type Client struct {
 	maxDL     int64
 	log       *slog.Logger
 	userAgent string
+	bat       *batcher
+	onRequest func(method, outcome string)
 
 	meMu sync.Mutex
 	me   *User
@@ -128,6 +142,11 @@ func New(webhookURL string, opts Options) (*Client, error) {
 		burst = 50
 	}
 	c.lim = newLimiter(rate, burst)
+	c.onRequest = opts.OnRequest
+	if opts.Batch {
+		c.bat = newBatcher(c, opts.BatchWindow)
+		c.bat.sizes = opts.OnBatch
+	}
 
 	hc := http.Client{}
 	if opts.HTTPClient != nil {

@@ -87,3 +87,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// delay is how long n more requests would wait for their turn now,
+// without taking anything (an estimate for callers deciding whether to
+// wait for the portal at all).
+func (l *limiter) delay(n int) time.Duration {
+	if l == nil || l.rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tokens := l.tokens
+	if !l.last.IsZero() {
+		tokens = min(l.burst, tokens+l.now().Sub(l.last).Seconds()*l.rate)
+	}
+	if tokens >= float64(n) {
+		return 0
+	}
+	return time.Duration((float64(n) - tokens) / l.rate * float64(time.Second))
+}

@@ -121,23 +121,35 @@ var taskSelect = []string{"ID", "TITLE", "DESCRIPTION", "STATUS", "RESPONSIBLE_I
 // AddTask creates a task and returns its id. Not retried on an unknown
 // outcome: see ErrAmbiguous and FindTasks.
 func (c *Client) AddTask(ctx context.Context, f TaskFields) (int64, error) {
+	id, _, _, err := c.AddTaskChat(ctx, f)
+	return id, err
+}
+
+// AddTaskChat is AddTask that also returns the new task's chat id when
+// the answer has one (chatKnown; 0 is an old-card task), which saves the
+// tasks.task.get that would ask for it.
+func (c *Client) AddTaskChat(ctx context.Context, f TaskFields) (id, chat int64, chatKnown bool, err error) {
 	if strings.TrimSpace(f.Title) == "" || f.ResponsibleID <= 0 {
-		return 0, errors.New("bitrix tasks.task.add: title and responsible id are required")
+		return 0, 0, false, errors.New("bitrix tasks.task.add: title and responsible id are required")
 	}
 	var res struct {
 		Task struct {
-			ID ID `json:"id"`
+			ID     ID  `json:"id"`
+			ChatID *ID `json:"chatId"`
 		} `json:"task"`
 	}
 	params := map[string]any{"fields": f.wire()}
 	if _, err := c.call(ctx, "tasks.task.add", params, create, &res); err != nil {
-		return 0, err
+		return 0, 0, false, err
 	}
 	if res.Task.ID <= 0 {
-		return 0, &AmbiguousError{Method: "tasks.task.add",
+		return 0, 0, false, &AmbiguousError{Method: "tasks.task.add",
 			Err: &Error{Method: "tasks.task.add", Description: "answer has no task id", HTTPStatus: 200}}
 	}
-	return int64(res.Task.ID), nil
+	if res.Task.ChatID != nil {
+		return int64(res.Task.ID), int64(*res.Task.ChatID), true, nil
+	}
+	return int64(res.Task.ID), 0, false, nil
 }
 
 // GetTask fetches a task. A missing (or invisible) task is (nil, nil): the

@@ -200,3 +200,18 @@ func TestFindTasksPages(t *testing.T) {
 		t.Errorf("no match: %v, %v", none, err)
 	}
 }
+
+// The add's answer carries the new task's chat id (new card), so no
+// tasks.task.get is needed for it.
+func TestAddTaskChat(t *testing.T) {
+	p := bitrixtest.New(t)
+	c := newClient(t, p)
+	id, chat, known, err := c.AddTaskChat(context.Background(), bitrix.TaskFields{Title: "t", ResponsibleID: p.UserID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := p.Task(id)
+	if !known || chat != st.ChatID {
+		t.Errorf("chat %d (known %v), portal has %d", chat, known, st.ChatID)
+	}
+}

@@ -8,22 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-smtp"
 )
-
-func waitLong(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for: %s", what)
-}
 
 // floodEnv starts a gateway whose [smtp] gets extra lines.
 func floodEnv(t *testing.T, smtpExtra, extra, upstream string) *env {

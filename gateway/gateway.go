@@ -83,6 +83,7 @@ func New(cfg *rules.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g.consoleRoutes(g.Console)
 	metrics.WatchQueueOnce(st)
+	metrics.WatchLanesOnce(g.Runner)
 	return g, nil
 }
 
@@ -270,6 +271,7 @@ func restartKeys(old, c *rules.Config) []string {
 		{"console.listen", old.Console.Listen, c.Console.Listen},
 		{"storage.dir", old.Storage.Dir, c.Storage.Dir},
 		{"queue.workers", old.Queue.Workers, c.Queue.Workers},
+		{"queue.portal_workers", old.Queue.PortalWorkers, c.Queue.PortalWorkers},
 	} {
 		if k.a != k.b {
 			out = append(out, k.name)

@@ -8,12 +8,22 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/pipeline"
+	"supportgate/queue"
+	"supportgate/relay"
 	"supportgate/rules"
 	"supportgate/store"
 	"supportgate/tracker"
 )
 
 type storeTx = bolt.Tx
+
+// ReplyLane is the queue lane of the auto-replies; replyWorkers many may
+// wait for their task number at once (a goroutine each, no store polls).
+const (
+	ReplyLane    = "reply"
+	replyWorkers = 256
+	ForwardLane  = "forward"
+)
 
 // setupStages builds the stages after the 250: Bitrix24 (tracker), then
 // processing and auto-reply (pipeline), which queues the tracker's jobs.
@@ -23,11 +33,23 @@ func (g *Gateway) setupStages() error {
 		return err
 	}
 	tr.Register()
-	// Bitrix24 takes 2 requests a second, and a task job holds its whole
-	// message (attachments included) in memory: two at a time is plenty.
-	for _, k := range []string{tracker.KindTask, tracker.KindComment, tracker.KindNotify} {
-		g.Runner.Limit(k, 2)
-	}
+	// The portal's jobs get a lane of their own: they wait for Bitrix24's
+	// request budget, and must never hold the workers that forward mail
+	// and send replies. Many run at once so that their calls share one
+	// `batch` request; a specialist's comment to mail (notify) and a
+	// customer's follow-up go ahead of a backlog of new tasks.
+	g.Runner.Lane(tracker.Lane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask)
+	g.Runner.WarnLag(tracker.Lane, time.Minute)
+	// Auto-replies may wait (in memory, bounded by wait_for_task) for the
+	// task number; they wait in a lane of their own so forwarding never
+	// waits behind them.
+	g.Runner.Lane(ReplyLane, replyWorkers, pipeline.KindAutoReply)
+	// Forwarding to the team's mailbox is what must never wait: it gets
+	// workers of its own. The main lane (processing, sending our mail,
+	// DSNs) finishes what is under way before it starts new messages.
+	w := g.Cfg.Get().Queue.Workers
+	g.Runner.Lane(ForwardLane, w, relay.KindForward)
+	g.Runner.Lane(queue.MainLane, w, relay.KindSend, pipeline.KindProcess)
 	g.Tracker = tr
 	p, err := pipeline.New(g.Cfg, g.Store, g.Runner, g.Log, tr)
 	if err != nil {
@@ -60,6 +82,9 @@ func (g *Gateway) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
+		if _, err := g.Store.PruneNames(time.Now()); err != nil {
+			g.Log.Warn("pruning learned CRM names", "err", err)
+		}
 		if n, err := g.Store.PruneSeen(time.Now().Add(-seenFor)); err != nil {
 			g.Log.Warn("pruning dedup keys", "err", err)
 		} else if n > 0 {

@@ -49,6 +49,13 @@ var (
 	LimitHits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "supportgate_limit_hits_total", Help: "Abuse limits hit, by limit."},
 		[]string{"limit"})
+	PortalRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportgate_bitrix_requests_total",
+		Help: "HTTP requests to the portal (each one unit of its leaky bucket) by kind (batch, single) and outcome (ok, refused, error)."},
+		[]string{"kind", "outcome"})
+	PortalBatchCalls = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "supportgate_bitrix_batch_calls", Help: "Calls carried by each batch request (at most 50).",
+		Buckets: []float64{1, 2, 5, 10, 20, 30, 40, 50}})
 	ConfigReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "supportgate_config_reloads_total", Help: "Config reloads by result."},
 		[]string{"result"})
@@ -57,6 +64,7 @@ var (
 func init() {
 	Registry.MustRegister(Sessions, ActiveSessions, Accepted, AcceptedBytes, Rejected, AcceptLatency,
 		JobRuns, DeliveryLatency, AutoReplies, Bitrix, Events, LimitHits, ConfigReloads,
+		PortalRequests, PortalBatchCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

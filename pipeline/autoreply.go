@@ -40,13 +40,14 @@ func autoReplyJob(threadID string, m *store.Message, pm *mailparse.Message) *sto
 	return &store.Job{Kind: KindAutoReply, Data: b}
 }
 
-// waitStep is how often an auto-reply looks for its task number.
-const waitStep = 100 * time.Millisecond
-
 // autoreply composes and queues one acknowledgement. It waits up to
-// [autoreply] wait_for_task for the Bitrix24 task so the number can be in
-// the reply, then goes without. Queueing the message and finishing the
-// job are one transaction: a retry never sends a second copy.
+// [autoreply] wait_for_task (from the message's arrival) for the Bitrix24
+// task so the number can be in the reply, but only when the task can come
+// in that time (with a portal backlog it goes at once, without), and in
+// memory: the task job wakes it. Meanwhile the greeting's name is looked
+// up (contacts file, names learned from the CRM, then the CRM with a
+// short deadline). Queueing the message and finishing the job are one
+// transaction: a retry never sends a second copy.
 func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	c := p.Cfg.Get()
 	var d replyData
@@ -54,20 +55,39 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 		return queue.Permanent(err)
 	}
 	var t *store.Thread
-	if err := p.Store.View(func(tx *bolt.Tx) (err error) { t, err = store.GetThread(tx, d.Thread); return }); err != nil {
+	arrived := j.Created
+	if err := p.Store.View(func(tx *bolt.Tx) (err error) {
+		if m, err := store.GetMessage(tx, j.MsgID); err == nil && m != nil && !m.Received.IsZero() {
+			arrived = m.Received // the wait counts from the 250, not from processing
+		}
+		t, err = store.GetThread(tx, d.Thread)
+		return
+	}); err != nil {
 		return err
 	}
 	if t == nil {
 		return queue.Permanent(errors.New("thread gone"))
 	}
-	if t.TaskID == 0 && p.tasksEnabled() && time.Since(j.Created) < c.Autoreply.WaitForTask.D() {
-		return queue.Later(waitStep, "waiting for the task number")
+	taskCh := make(chan int64, 1)
+	if t.TaskID == 0 && p.tasksEnabled() {
+		left := c.Autoreply.WaitForTask.D() - time.Since(arrived)
+		go func() { taskCh <- p.Tasks.WaitTask(ctx, t.ID, left) }()
+	} else {
+		taskCh <- t.TaskID
 	}
 	tmpl, _, contacts := p.parts()
 	name := contacts.Name(d.To)
-	if name == "" && p.Tasks != nil && p.Tasks.Enabled() {
-		name = p.Tasks.ContactName(ctx, d.To)
+	if name == "" && p.tasksEnabled() {
+		// The CRM lookup gets no longer than the task number does.
+		lctx := ctx
+		if w := c.Autoreply.WaitForTask.D(); w > 0 {
+			var cancel context.CancelFunc
+			lctx, cancel = context.WithDeadline(ctx, arrived.Add(w))
+			defer cancel()
+		}
+		name = p.Tasks.ContactName(lctx, d.To)
 	}
+	t.TaskID = <-taskCh
 	subject := d.Subject
 	if strings.TrimSpace(subject) == "" {
 		subject = c.Bitrix.TitleFallback // "(без темы)": the same words the task title uses

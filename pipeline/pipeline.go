@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"supportgate/compose"
 	"supportgate/queue"
@@ -39,6 +40,9 @@ type Tasks interface {
 	// WarnedCommentJob is a comment whose text starts with warning.
 	WarnedCommentJob(threadID, warning string) *store.Job
 	ContactName(ctx context.Context, email string) string
+	// WaitTask is the thread's task id, waiting up to d for it only when
+	// it can come in that time (0: none yet).
+	WaitTask(ctx context.Context, threadID string, d time.Duration) int64
 }
 
 // Pipeline holds what the stages share.

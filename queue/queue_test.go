@@ -36,11 +36,19 @@ func TestBackoff(t *testing.T) {
 }
 
 func setup(t *testing.T) (*store.Store, *Runner, context.CancelFunc) {
+	return setupLanes(t, nil)
+}
+
+// setupLanes is setup with lanes (or limits) made by conf before Run.
+func setupLanes(t *testing.T, conf func(r *Runner)) (*store.Store, *Runner, context.CancelFunc) {
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 2, Policy{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond, GiveUp: time.Hour})
+	if conf != nil {
+		conf(r)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()

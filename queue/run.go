@@ -17,12 +17,7 @@ func (r *Runner) runOne(ctx context.Context, j *store.Job) {
 	r.mu.RLock()
 	h := r.handlers[j.Kind]
 	fail := r.onFail[j.Kind]
-	slot := r.slots[j.Kind]
 	r.mu.RUnlock()
-	if slot != nil {
-		slot <- struct{}{}
-		defer func() { <-slot }()
-	}
 	start := time.Now()
 	var err error
 	if h == nil {

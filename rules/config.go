@@ -143,6 +143,10 @@ type Queue struct {
 	RetryMax     Duration `toml:"retry_max"`
 	GiveUpAfter  Duration `toml:"give_up_after"`
 	Workers      int      `toml:"workers"`
+
+	// PortalWorkers run the Bitrix24 jobs (task, comment, notify) in a
+	// lane of their own; many at once, so their calls share batches.
+	PortalWorkers int `toml:"portal_workers"`
 }
 
 // Mailbox is one support address we accept mail for.
@@ -189,22 +193,26 @@ type Contacts struct {
 
 // Bitrix is the portal connection.
 type Bitrix struct {
-	WebhookURL           string   `toml:"webhook_url"`
-	WebhookURLFile       string   `toml:"webhook_url_file"`
-	ResponsibleID        int64    `toml:"responsible_id"`
-	ApplicationToken     string   `toml:"application_token"`
-	ApplicationTokenFile string   `toml:"application_token_file"`
-	PollInterval         Duration `toml:"poll_interval"`
-	RatePerSecond        float64  `toml:"rate_per_second"`
-	FolderID             int64    `toml:"folder_id"`
-	InternalPrefix       string   `toml:"internal_prefix"`
-	TitleFallback        string   `toml:"title_fallback"`
-	ActiveDays           int      `toml:"active_days"`
+	WebhookURL           string         `toml:"webhook_url"`
+	WebhookURLFile       string         `toml:"webhook_url_file"`
+	ResponsibleID        int64          `toml:"responsible_id"`
+	ApplicationToken     string         `toml:"application_token"`
+	ApplicationTokenFile string         `toml:"application_token_file"`
+	PollInterval         Duration       `toml:"poll_interval"`
+	RatePerSecond        float64        `toml:"rate_per_second"`
+	FolderID             int64          `toml:"folder_id"`
+	InternalPrefix       string         `toml:"internal_prefix"`
+	TitleFallback        string         `toml:"title_fallback"`
+	ActiveDays           int            `toml:"active_days"`
+	Task                 map[string]any `toml:"task"`
 	// MaxFiles and MaxFilesBytes cap what one message uploads to Drive
 	// (its .eml aside); the rest are listed by name in the task.
-	MaxFiles      int            `toml:"max_files"`
-	MaxFilesBytes int64          `toml:"max_files_bytes"`
-	Task          map[string]any `toml:"task"`
+	MaxFiles      int   `toml:"max_files"`
+	MaxFilesBytes int64 `toml:"max_files_bytes"`
+
+	// Burst is the portal's leaky-bucket size: requests that may go at
+	// once before the client paces at rate_per_second (50; enterprise 250).
+	Burst int `toml:"burst"`
 }
 
 // Auth is sender authentication before auto-replying.
@@ -258,9 +266,9 @@ func Defaults() Config {
 		Storage:   Storage{Dir: "/var/lib/supportgate", MaxQueueMessages: 100000, MaxQueueBytes: 10 << 30},
 		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
 		Outbound:  Outbound{TLS: "starttls"},
-		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 8},
+		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 32, PortalWorkers: 64},
 		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, MaxPerClient: 20, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
-		Bitrix: Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, TitleFallback: "(без темы)", ActiveDays: 14,
+		Bitrix: Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, Burst: 50, TitleFallback: "(без темы)", ActiveDays: 14,
 			MaxFiles: 50, MaxFilesBytes: 100 << 20},
 		Auth:    Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
 		Log:     Log{Format: "json", Level: "info"},

@@ -148,6 +148,9 @@ func (c *Config) Validate() []error {
 	if c.Queue.Workers <= 0 {
 		add("queue.workers", "must be positive")
 	}
+	if c.Queue.PortalWorkers <= 0 {
+		add("queue.portal_workers", "must be positive")
+	}
 
 	if len(c.Mailbox) == 0 {
 		add("mailbox", "at least one [[mailbox]] is required")
@@ -211,6 +214,9 @@ func (c *Config) Validate() []error {
 	positive("bitrix.poll_interval", c.Bitrix.PollInterval)
 	if c.Bitrix.RatePerSecond <= 0 {
 		add("bitrix.rate_per_second", "must be positive")
+	}
+	if c.Bitrix.Burst <= 0 {
+		add("bitrix.burst", "must be positive (the portal's bucket: 50, enterprise 250)")
 	}
 
 	if c.Auth.Resolver != "" {

@@ -76,7 +76,7 @@ func (s *Store) Reschedule(j *Job, next time.Time, errText string, attempt bool)
 		if err := putJSON(tx.Bucket(bucketJobs), jobKey(j.ID), cur); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketDue).Put(dueKey(next, j.ID), nil)
+		return tx.Bucket(bucketDue).Put(dueKey(next, j.ID), []byte(cur.Kind))
 	})
 }
 
@@ -123,7 +123,7 @@ func (s *Store) Recover() (int, error) {
 			if err := putJSON(jb, jobKey(j.ID), j); err != nil {
 				return err
 			}
-			if err := db.Put(dueKey(now, j.ID), nil); err != nil {
+			if err := db.Put(dueKey(now, j.ID), []byte(j.Kind)); err != nil {
 				return err
 			}
 			n++

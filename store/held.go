@@ -61,7 +61,7 @@ func (s *Store) ReleaseHeld() (int, error) {
 			if err := putJSON(jb, jobKey(j.ID), j); err != nil {
 				return err
 			}
-			if err := db.Put(dueKey(now, j.ID), nil); err != nil {
+			if err := db.Put(dueKey(now, j.ID), []byte(j.Kind)); err != nil {
 				return err
 			}
 			n++

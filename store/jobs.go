@@ -145,7 +145,7 @@ func AddJobs(tx *bolt.Tx, msgID string, jobs ...*Job) error {
 		if err := putJSON(jb, jobKey(id), j); err != nil {
 			return err
 		}
-		if err := db.Put(dueKey(j.NextRun, id), nil); err != nil {
+		if err := db.Put(dueKey(j.NextRun, id), []byte(j.Kind)); err != nil {
 			return err
 		}
 		if m != nil {
@@ -211,7 +211,7 @@ func (s *Store) Claim(now time.Time, limit int, lease func(attempts int) time.Du
 			}
 		}
 		for _, j := range out {
-			if err := db.Put(dueKey(j.NextRun, j.ID), nil); err != nil {
+			if err := db.Put(dueKey(j.NextRun, j.ID), []byte(j.Kind)); err != nil {
 				return err
 			}
 		}

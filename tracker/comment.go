@@ -54,6 +54,7 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	if d.NewTask == nil && d.Task == 0 {
 		if th.TaskID == 0 {
 			if time.Since(j.Created) < waitForTask {
+				t.wakeOnTask(th.ID, j.ID) // the task job wakes it; taskPoll is the fallback
 				return queue.Later(taskPoll, "waiting for the thread's task")
 			}
 			// The task job failed or is stuck: this message starts the
@@ -170,7 +171,7 @@ func (t *Tracker) replaceTask(ctx context.Context, c *bitrix.Client, th *store.T
 		}
 		return queue.Later(0, "task found; adding the comment")
 	}
-	return t.taskMade(ctx, c, th.ID, id)
+	return t.taskMade(ctx, c, th.ID, id, d.NewTask.Chat, d.NewTask.ChatKnown)
 }
 
 func textHash(s string) string {

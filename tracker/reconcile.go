@@ -49,6 +49,8 @@ func (t *Tracker) RunReconciler(ctx context.Context) {
 func (t *Tracker) Reconcile(ctx context.Context) (int, error) {
 	t.reconcileMu.Lock()
 	defer t.reconcileMu.Unlock()
+	// Its calls ride in the jobs' batches, after everything a person waits for.
+	ctx = bitrix.WithPriority(ctx, bitrix.PriorityBackground)
 	c, err := t.bx()
 	if err != nil {
 		return 0, err

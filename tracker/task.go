@@ -59,6 +59,10 @@ type creation struct {
 	// Other: the task was found before we sent anything, so another
 	// job made it (and this job's text is not in it).
 	Other bool `json:"other,omitempty"`
+	// Chat is the task's chat id when tasks.task.add's answer had one
+	// (ChatKnown): no tasks.task.get is then needed for it.
+	Chat      int64 `json:"chat,omitempty"`
+	ChatKnown bool  `json:"chat_known,omitempty"`
 }
 
 // taskData is the Data of a "task" job.
@@ -91,8 +95,9 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 		if _, err := t.createTask(ctx, c, cfg, th, fields, &d.creation, false, save); err != nil {
 			return err
 		}
+		t.tookTask(time.Since(j.Created))
 	}
-	return t.taskMade(ctx, c, th.ID, d.TaskID)
+	return t.taskMade(ctx, c, th.ID, d.TaskID, d.Chat, d.ChatKnown)
 }
 
 // begin decodes a job's data into d, and returns the portal client, the
@@ -122,12 +127,21 @@ func (t *Tracker) begin(j *store.Job, d any, thread func() string) (*bitrix.Clie
 }
 
 // taskMade records the thread's task at once (the auto-reply waits for
-// it), then its chat id, and finishes the job.
-func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID int64) error {
+// it), then its chat id (asked for unless the add's answer had it), and
+// finishes the job.
+func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID, chat int64, chatKnown bool) error {
+	if chatKnown {
+		t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
+		// The waiting reply gets the id now; the record comes with the
+		// job's last transaction (a retry would find this same task by
+		// its marker).
+		t.taskReady(threadID, taskID)
+		return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+	}
 	if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, 0) }); err != nil {
 		return err
 	}
-	chat := int64(0)
+	t.taskReady(threadID, taskID)
 	task, err := c.GetTask(ctx, taskID)
 	switch {
 	case err != nil && bitrix.IsRetryable(err):
@@ -288,11 +302,10 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 		return cr.TaskID, nil
 	}
 	if !cr.ContactDone {
-		id, name, err := c.FindContactByEmail(ctx, th.Requester)
+		id, err := t.lookupContact(ctx, c, th.Requester)
 		switch {
 		case err == nil:
 			cr.Contact = id
-			t.rememberName(th.Requester, name) // the auto-reply's greeting asks next
 		case bitrix.IsRetryable(err):
 			return 0, remoteErr("crm lookup", err)
 		default: // no crm scope, odd answer: the task matters more
@@ -330,11 +343,11 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 			return 0, err
 		}
 	}
-	id, err := c.AddTask(ctx, f)
+	id, chat, known, err := c.AddTaskChat(ctx, f)
 	if err != nil {
 		return 0, remoteErr("tasks.task.add", err)
 	}
-	cr.TaskID = id
+	cr.TaskID, cr.Chat, cr.ChatKnown = id, chat, known
 	t.log.Info("bitrix24 task created", "thread", th.ID, "task", id, "files", len(f.Files), "crm", f.CRM)
 	return id, save()
 }

@@ -64,8 +64,9 @@ type Tracker struct {
 	key    string // what client was built from: webhook URL and rate
 	token  string // the outgoing webhook's application token
 
-	namesMu sync.Mutex
-	names   map[string]nameEntry
+	waitMu   sync.Mutex
+	waiters  map[string][]chan int64 // thread id → auto-replies waiting for its task
+	comments map[string][]uint64     // thread id → comment jobs waiting for its task
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -75,15 +76,13 @@ type Tracker struct {
 	busy atomic.Int32
 
 	badTokens badTokenLog // wrong-token events, logged once a minute
-}
 
-type nameEntry struct {
-	name string
-	exp  time.Time
-}
+	// taskTook is the recent time from a task job's creation to its
+	// task id, in ns (TaskSoon).
+	taskTook atomic.Int64
 
-// contactTTL is how long a CRM name lookup (found or not) is reused.
-const contactTTL = 10 * time.Minute
+	mem memBudget // large messages held by running jobs
+}
 
 // New builds the tracker for the config in force. A config without
 // webhook_url gives a disabled tracker (Enabled false), not an error; an
@@ -92,7 +91,8 @@ func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := &Tracker{cfg: cfg, st: st, run: r, log: log.With("component", "tracker"), names: map[string]nameEntry{}}
+	t := &Tracker{cfg: cfg, st: st, run: r, log: log.With("component", "tracker"), waiters: map[string][]chan int64{},
+		comments: map[string][]uint64{}}
 	if err := st.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucket)
 		return err
@@ -107,25 +107,31 @@ func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger) 
 
 // Register installs the job handlers on the runner.
 func (t *Tracker) Register() {
-	t.run.Handle(KindTask, t.counted(t.handleTask), t.failed)
-	t.run.Handle(KindComment, t.counted(t.handleComment), t.failed)
-	t.run.Handle(KindNotify, t.counted(t.handleNotify), t.failed)
+	t.run.Handle(KindTask, t.memoryGated(t.prioritised(t.handleTask, bitrix.PriorityNew)), t.failed)
+	t.run.Handle(KindComment, t.memoryGated(t.prioritised(t.handleComment, bitrix.PriorityFollowUp)), t.failed)
+	t.run.Handle(KindNotify, t.prioritised(t.handleNotify, bitrix.PriorityUrgent), t.failed)
 }
 
-func (t *Tracker) counted(h queue.Handler) queue.Handler {
+// prioritised runs a job's handler with its calls marked with prio: in
+// a shared batch a specialist's answer to mail goes before a new task.
+func (t *Tracker) prioritised(h queue.Handler, prio int) queue.Handler {
 	return func(ctx context.Context, j *store.Job) error {
-		t.busy.Add(1)
-		defer t.busy.Add(-1)
-		return h(ctx, j)
+		return h(bitrix.WithPriority(ctx, prio), j)
 	}
 }
 
-// giveWay waits while jobs are running (at most max), then for
-// two requests' share of the rate: a thread costs one or two calls, so
-// the reconciler leaves the bucket room to refill for the jobs.
+// giveWay waits (at most max) while the portal's budget is contended —
+// more calls waiting for a batch than one batch carries — then for two
+// requests' share of the rate: a thread costs one or two calls, so the
+// reconciler leaves the bucket room to refill for the jobs. (Its calls
+// also ride last in every batch.)
 func (t *Tracker) giveWay(ctx context.Context, max time.Duration) {
 	deadline := time.Now().Add(max)
-	for t.busy.Load() > 0 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		c, err := t.bx()
+		if err != nil || c.Backlog() < maxBatchCalls {
+			break
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -164,7 +170,7 @@ func (t *Tracker) Reload() error {
 		return fmt.Errorf("bitrix.application_token_file: %w", err)
 	}
 	hook = strings.TrimSpace(hook)
-	key := hook + "|" + strconv.FormatFloat(c.RatePerSecond, 'g', -1, 64)
+	key := hook + "|" + strconv.FormatFloat(c.RatePerSecond, 'g', -1, 64) + "|" + strconv.Itoa(c.Burst)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.token = strings.TrimSpace(token)
@@ -179,6 +185,21 @@ func (t *Tracker) Reload() error {
 	if c.RatePerSecond > 0 {
 		opts.RatePerSec = c.RatePerSecond
 	}
+	if c.Burst > 0 {
+		// One unit of headroom: our pacer and the portal's bucket run
+		// on different clocks, and a request that arrives a little
+		// early must not find the bucket full.
+		opts.Burst = max(c.Burst-1, 1)
+	}
+	// One pacer per portal, and the calls of concurrent jobs share
+	// batches: 50 calls for one request of the portal's budget.
+	opts.Batch = true
+	if opts.OnRequest == nil {
+		opts.OnRequest = observeRequest
+	}
+	if opts.OnBatch == nil {
+		opts.OnBatch = observeBatch
+	}
 	if opts.Logger == nil {
 		opts.Logger = t.log
 	}
@@ -187,9 +208,6 @@ func (t *Tracker) Reload() error {
 		return fmt.Errorf("bitrix.webhook_url: %w", err)
 	}
 	t.client, t.key = cl, key
-	t.namesMu.Lock()
-	t.names = map[string]nameEntry{}
-	t.namesMu.Unlock()
 	return nil
 }
 
@@ -249,44 +267,6 @@ func newJob(kind, threadID string) *store.Job {
 		Thread string `json:"thread"`
 	}{threadID})
 	return &store.Job{Kind: kind, Data: data}
-}
-
-// ContactName is the name of the CRM contact with this e-mail, "" when
-// there is none, the portal is not configured or does not answer within a
-// few seconds. Answers (including "none") are cached for contactTTL.
-func (t *Tracker) ContactName(ctx context.Context, email string) string {
-	email = rules.Canonical(email)
-	c, err := t.bx()
-	if err != nil || email == "" {
-		return ""
-	}
-	now := time.Now()
-	t.namesMu.Lock()
-	e, ok := t.names[email]
-	t.namesMu.Unlock()
-	if ok && now.Before(e.exp) {
-		return e.name
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, name, err := c.FindContactByEmail(ctx, email)
-	if err != nil {
-		t.log.Warn("CRM contact lookup failed", "err", err)
-		return ""
-	}
-	t.rememberName(email, name)
-	return name
-}
-
-// rememberName caches a CRM lookup's answer, so the task job and the
-// auto-reply ask the portal once between them.
-func (t *Tracker) rememberName(email, name string) {
-	t.namesMu.Lock()
-	defer t.namesMu.Unlock()
-	if len(t.names) > 10000 { // crude bound; entries are cheap to refetch
-		t.names = map[string]nameEntry{}
-	}
-	t.names[rules.Canonical(email)] = nameEntry{name: name, exp: time.Now().Add(contactTTL)}
 }
 
 // notConfigured parks a job while the portal is not configured, and

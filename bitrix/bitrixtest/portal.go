@@ -30,6 +30,10 @@ type Options struct {
 	UserEmail string // default "robot@portal.test"
 	Secret    string // default: random
 	FolderID  int64  // Drive folder that accepts uploads (default 11)
+	// RateBurst and RatePerSec turn on the leaky bucket from the start
+	// (a real portal: 50 and 2, §1.6); see RateLimit.
+	RateBurst  int
+	RatePerSec float64
 }
 
 // Portal is the fake. All exported methods are safe for concurrent use.
@@ -59,6 +63,13 @@ type Portal struct {
 	redirect      string
 	emptyAttached string
 	bucket        leakyBucket
+	admitted      int // requests the bucket let through
+	refused       int // requests it refused (QUERY_LIMIT_EXCEEDED)
+	batches       []int
+	batchCut      int  // the next batch runs only this many sub-calls (-1: all)
+	batchStall    bool // set by a cut batch: its answer is lost
+	hold          chan struct{}
+	held          int
 }
 
 // New starts a portal and stops it when the test ends.
@@ -119,6 +130,8 @@ func build(o Options) *Portal {
 		fails:         map[string][]failure{},
 		stalls:        map[string][]stallMode{},
 		emptyAttached: "{}",
+		batchCut:      -1,
+		bucket:        leakyBucket{max: float64(o.RateBurst), rate: o.RatePerSec},
 	}
 	first, last, _ := strings.Cut(o.UserName, " ")
 	p.users[o.UserID] = &User{ID: o.UserID, Name: first, LastName: last, Email: o.UserEmail}

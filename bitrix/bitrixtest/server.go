@@ -47,6 +47,7 @@ type Call struct {
 	Params      map[string]any // merged params, PHP-style (arrays are maps)
 	Args        []any          // the same values by position
 	Status      int            // HTTP status answered
+	Batch       bool           // a sub-call of a batch (HTTPMethod "BATCH")
 }
 
 func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
@@ -75,6 +76,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method = strings.ToLower(strings.TrimSuffix(parts[len(parts)-1], ".json"))
 	}
 	params := parseParams(r, body)
+	if !p.waitHold(r.Context()) {
+		return
+	}
 	rec := Call{Method: method, HTTPMethod: r.Method, ContentType: r.Header.Get("Content-Type"), Header: r.Header.Clone(),
 		Query: r.URL.RawQuery, Body: body, Params: plain(params).(map[string]any), Args: params.values()}
 	for i, a := range rec.Args {
@@ -97,6 +101,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.calls = append(p.calls, rec)
 	p.mu.Unlock()
+	if method == "batch" && redirect == "" && aerr == nil && stall == stallNone && p.cutStall() {
+		stall = stallTimeout
+	}
 	if redirect != "" {
 		return
 	}
@@ -121,8 +128,10 @@ func (p *Portal) dispatch(parts []string, method string, params *omap) (any, *ap
 		if p.throttle > 0 {
 			p.throttle--
 		}
+		p.refused++
 		return nil, &apiError{503, "QUERY_LIMIT_EXCEEDED", "Too many requests"}, stallNone, ""
 	}
+	p.admitted++
 	switch {
 	case len(parts) == 1:
 		return nil, &apiError{401, "NO_AUTH_FOUND", "Wrong authorization data"}, stallNone, ""
@@ -146,6 +155,16 @@ func (p *Portal) dispatch(parts []string, method string, params *omap) (any, *ap
 	}
 	res, aerr := h(&call{p: p, params: params})
 	return res, aerr, stall, ""
+}
+
+// cutStall reports (once) that the batch just run was cut by
+// BatchTimeoutAfter, so its answer must be lost.
+func (p *Portal) cutStall() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.batchStall
+	p.batchStall = false
+	return s
 }
 
 // parseParams merges query, form body and JSON body the way the portal's

@@ -21,6 +21,8 @@ func main() {
 	ui := flag.String("ui", "127.0.0.1:8091", "the demo page")
 	secret := flag.String("secret", "demo-secret", "the inbound webhook's secret")
 	token := flag.String("token", "demo-token", "the outgoing webhook's application token")
+	rate := flag.Float64("rate", 2, "the leaky bucket's drain, requests/s (a real portal: 2; enterprise 5)")
+	burst := flag.Int("burst", 50, "the leaky bucket's size (50; enterprise 250; 0: no limit)")
 	handler := flag.String("handler", "http://127.0.0.1:8025/bitrix/event", "where events go (supportgate's /bitrix/event)")
 	flag.Parse()
 
@@ -28,7 +30,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p := bitrixtest.Listen(ln, bitrixtest.Options{UserID: 1, UserName: "Webhook Robot", Secret: *secret, FolderID: 11})
+	p := bitrixtest.Listen(ln, bitrixtest.Options{UserID: 1, UserName: "Webhook Robot", Secret: *secret, FolderID: 11,
+		RateBurst: *burst, RatePerSec: *rate})
 	defer p.Close()
 	p.AddUser(7, "Ольга Смирнова", "olga@example.com")
 	p.AddContact("ivan.petrov@customer.example", "Иван Петров")

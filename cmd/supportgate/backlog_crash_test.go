@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"supportgate/bitrix/bitrixtest"
+	"supportgate/mailtest"
+)
+
+// TestKillNineMidBacklog: SIGKILL while the portal lane works through a
+// backlog of new tasks (the portal's budget is small) loses nothing and
+// makes nothing twice: after the restart every message has exactly one
+// task, one forward and one auto-reply.
+func TestKillNineMidBacklog(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	portal := bitrixtest.NewWithOptions(t, bitrixtest.Options{UserID: 1, FolderID: 11, RateBurst: 2, RatePerSec: 4})
+	portal.AddUser(7, "Ольга Смирнова", "olga@example.com")
+	up := mailtest.Start(t, false)
+	out := mailtest.Start(t, false)
+	smtpAddr := freePort(t)
+	cfg := fmt.Sprintf(`
+[smtp]
+listen = %q
+hostname = "mx.crash.test"
+max_messages_per_sender = 0
+max_connections_per_minute = 0
+[http]
+listen = %q
+[storage]
+dir = "state"
+[upstream]
+address = %q
+[outbound]
+address = %q
+tls = "none"
+[queue]
+retry_initial = "200ms"
+retry_max = "500ms"
+portal_workers = 2
+[[mailbox]]
+address = "support@example.com"
+[autoreply]
+max_per_sender = 0
+wait_for_task = "1s"
+[auth]
+autoreply = "off"
+[bitrix]
+webhook_url = %q
+responsible_id = 7
+application_token = "tok"
+poll_interval = "1h"
+rate_per_second = 4
+burst = 2
+`, smtpAddr, freePort(t), up.Addr(), out.Addr(), portal.WebhookURL())
+	config := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	cmd := startServe(t, bin, config, smtpAddr)
+	for i := range n {
+		from := fmt.Sprintf("c%d@customer.test", i)
+		msg := fmt.Sprintf("From: %s\r\nTo: support@example.com\r\nSubject: crash %d\r\nMessage-ID: <crash%d@customer.test>\r\n\r\nhelp\r\n", from, i, i)
+		c, err := smtp.Dial(smtpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendMail(from, []string{"support@example.com"}, strings.NewReader(msg)); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		c.Close()
+	}
+	// The mail lanes finish at once; the tasks trickle in at the
+	// portal's pace. Kill in the middle of them.
+	up.Wait(n, 20*time.Second)
+	waitUntil(t, func() bool { return len(out.Messages()) >= n }, "auto-replies before the kill")
+	waitUntil(t, func() bool { return len(portal.Tasks()) >= 3 }, "some tasks before the kill")
+	if len(portal.Tasks()) >= n {
+		t.Skip("the backlog was gone before the kill; nothing to test on this machine")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	killedAt := len(portal.Tasks())
+
+	startServe(t, bin, config, smtpAddr)
+	waitUntil(t, func() bool { return len(portal.Tasks()) >= n }, "every task after the restart")
+	time.Sleep(time.Second) // a duplicate would come right behind
+	t.Logf("killed with %d of %d tasks filed", killedAt, n)
+	byMarker := map[string]int{}
+	byTitle := map[string]int{}
+	for _, tk := range portal.Tasks() {
+		byMarker[tk.XMLID]++
+		byTitle[tk.Title]++
+	}
+	if len(portal.Tasks()) != n || len(byMarker) != n || len(byTitle) != n {
+		t.Errorf("%d tasks, %d markers, %d titles; want %d of each", len(portal.Tasks()), len(byMarker), len(byTitle), n)
+	}
+	count := func(s *mailtest.Server, header string) map[string]int {
+		m := map[string]int{}
+		for _, g := range s.Messages() {
+			msg, err := mail.ReadMessage(strings.NewReader(string(g.Data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[msg.Header.Get(header)]++
+		}
+		return m
+	}
+	if fw := count(up, "Message-ID"); len(fw) != n || len(up.Messages()) != n {
+		t.Errorf("%d forwards of %d messages; want %d, once each", len(up.Messages()), len(fw), n)
+	}
+	if ar := count(out, "In-Reply-To"); len(ar) != n || len(out.Messages()) != n {
+		t.Errorf("%d auto-replies to %d messages; want %d, once each", len(out.Messages()), len(ar), n)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
