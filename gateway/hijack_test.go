@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,6 +57,7 @@ func notifications(e *env) []int {
 // real customer's tag still works.
 func TestHijackForgedFromWithTag(t *testing.T) {
 	e, portal := newAuthBitrixEnv(t)
+	claraContact := portal.AddContact("c@dmarcd.test", "Clara Schmidt")
 	clara := "From: Clara <c@dmarcd.test>\r\nTo: support@example.com\r\nSubject: invoice\r\nMessage-ID: <clara1@dmarcd.test>\r\n\r\nPlease pay to my usual account.\r\n"
 	if err := send(t, e.g.SMTPAddr(), "c@dmarcd.test", []string{"support@example.com"}, clara); err != nil {
 		t.Fatal(err)
@@ -81,6 +83,14 @@ func TestHijackForgedFromWithTag(t *testing.T) {
 	}
 	if !strings.Contains(rogue.Description, "unverified") || !strings.Contains(rogue.Description, "attacker@loose.test") {
 		t.Errorf("the new task does not say it is unverified and who gets answers:\n%s", rogue.Description)
+	}
+	// Clara's CRM card is linked to her own task, never to the forger's.
+	claraCRM := fmt.Sprintf("C_%d", claraContact)
+	if v, _ := portal.Task(victim); !slices.Contains(v.CRM, claraCRM) {
+		t.Errorf("Clara's task lacks her CRM contact %s: %v", claraCRM, v.CRM)
+	}
+	if slices.Contains(rogue.CRM, claraCRM) {
+		t.Errorf("the unverified task links the victim's CRM contact: %v", rogue.CRM)
 	}
 	rt := threadOfTask(t, e, rogue.ID)
 	if !rt.Unverified || rt.AnswerAddr != "attacker@loose.test" {

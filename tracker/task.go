@@ -301,6 +301,12 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 	if cr.TaskID != 0 {
 		return cr.TaskID, nil
 	}
+	// An unverified thread's From is only what the sender wrote: linking
+	// the CRM contact of that address would put a forger's request under
+	// the victim's card.
+	if !cr.ContactDone && th.Unverified {
+		cr.ContactDone = true
+	}
 	if !cr.ContactDone {
 		id, err := t.lookupContact(ctx, c, th.Requester)
 		switch {

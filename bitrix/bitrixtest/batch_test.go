@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The wire shape of batch (API.md §1.7): results by key, result_error for
+// The wire shape of batch (docs/bitrix24.md §1.7): results by key, result_error for
 // the failing sub-call only, [] for empty sections, halt stops the rest,
 // uploads refused, more than 50 refused, and one bucket unit for all.
 func TestBatchWire(t *testing.T) {
