@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"embed"
 	"fmt"
@@ -30,8 +31,8 @@ var webFS embed.FS
 var pageTmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"join": strings.Join,
 	"short": func(s string) string {
-		if len(s) > 10 {
-			return s[:10] + "…"
+		if len(s) > 8 {
+			return s[:8] + "…"
 		}
 		return s
 	},
@@ -136,6 +137,16 @@ func (v *view) Time(t time.Time) string {
 		return "—"
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// ShortTime is t for a narrow column: the time alone today, else the
+// day and the minute.
+func (v *view) ShortTime(t time.Time) string {
+	t = t.Local()
+	if y, m, d := time.Now().Date(); t.Year() == y && t.Month() == m && t.Day() == d {
+		return t.Format("15:04:05")
+	}
+	return t.Format("02.01 15:04")
 }
 
 // Ago is how long ago t was, coarsely.
@@ -473,7 +484,7 @@ func (p *Pages) message(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d := messageData{E: e, HeaderTxt: e.Header}
-	if e.Kept && p.b.Explain != nil {
+	if p.b.Explain != nil && (e.Kept || e.Header != "") {
 		var buf bytes.Buffer
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		if err := p.b.Explain(ctx, id, &buf); err != nil {
@@ -485,12 +496,25 @@ func (p *Pages) message(w http.ResponseWriter, r *http.Request, v *view) {
 	if raw, err := p.b.Store.SentReply(id); err == nil && raw != nil {
 		d.Reply = &sentReply{}
 		if pm, _ := mailparse.Parse(bytes.NewReader(raw), mailparse.Limits{MaxTotalBytes: 1 << 20}); pm != nil {
-			d.Reply.Subject, d.Reply.HTML, d.Reply.Text = pm.Subject, pm.HTML, pm.Text
-			d.Reply.To = pm.Header.Get("To")
+			d.Reply.Subject, d.Reply.HTML, d.Reply.Text = pm.Subject, inlineImages(pm), pm.Text
+			d.Reply.To = mailparse.DecodeHeader(pm.Header.Get("To"))
 		}
 	}
 	v.Data = d
 	p.render(w, http.StatusOK, "message", v)
+}
+
+// inlineImages points the reply's cid: images (the logo) at data: URIs,
+// so the frame shows what the customer saw without fetching anything.
+func inlineImages(pm *mailparse.Message) string {
+	h := pm.HTML
+	for _, a := range pm.Attachments {
+		if a.ContentID == "" || a.Data == nil || !strings.HasPrefix(a.ContentType, "image/") || len(a.Data) > 256<<10 {
+			continue
+		}
+		h = strings.ReplaceAll(h, "cid:"+a.ContentID, "data:"+a.ContentType+";base64,"+base64.StdEncoding.EncodeToString(a.Data))
+	}
+	return h
 }
 
 func (p *Pages) eml(w http.ResponseWriter, r *http.Request, v *view) {

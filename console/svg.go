@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,10 +49,7 @@ func axes(b *strings.Builder, s *store.Series, max float64, unit string) {
 }
 
 func trimFloat(f float64) string {
-	if f == math.Trunc(f) {
-		return fmt.Sprintf("%.0f", f)
-	}
-	return fmt.Sprintf("%.1f", f)
+	return strconv.FormatFloat(f, 'g', 3, 64)
 }
 
 // perHourSVG stacks the messages of each hour by decision.
@@ -68,7 +66,7 @@ func perHourSVG(s *store.Series, v *view) template.HTML {
 			}
 		}
 	}
-	scale := niceMax(float64(max))
+	scale := tickMax(float64(max))
 	axes(&b, s, scale, "")
 	plotW, plotH := float64(svgW-padL), float64(svgH-padB-padT)
 	bw := plotW / float64(s.Hours)
@@ -130,7 +128,7 @@ func latencySVG(s *store.Series, v *view) template.HTML {
 			max = p99[i]
 		}
 	}
-	scale := niceMax(max)
+	scale := tickMax(max)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s">`, svgW, svgH+18, esc(v.T("c.latency")))
 	axes(&b, s, scale, "s")
@@ -180,6 +178,9 @@ func Percentile(vals []float64, p float64) float64 {
 	}
 	return s[i]
 }
+
+// tickMax is a scale maximum whose four ticks are round numbers.
+func tickMax(m float64) float64 { return 4 * niceMax(m/4) }
 
 // niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
 func niceMax(m float64) float64 {

@@ -72,10 +72,21 @@ func (g *Gateway) explainStored(ctx context.Context, id string, w io.Writer) err
 	if err := g.Store.View(func(tx *bolt.Tx) (err error) { m, err = store.GetMessage(tx, id); return }); err != nil {
 		return err
 	}
-	if m == nil {
-		return errors.New("the original is no longer kept")
-	}
 	c := g.Cfg.Get()
+	if m == nil {
+		// The body is gone; the rules read mostly the header, which
+		// the record keeps.
+		e, err := g.Store.GetEntry(id)
+		if err != nil || e == nil || e.Header == "" {
+			return errors.New("the original is no longer kept")
+		}
+		io.WriteString(w, "(the body is no longer kept: this is the explain of the recorded header alone)\n\n")
+		in := pipeline.ExplainInput{Raw: []byte(e.Header + "\r\n"), MailFrom: e.Envelope, ClientIP: e.ClientIP}
+		if len(e.To) > 0 {
+			in.Rcpt = e.To[0]
+		}
+		return g.Store.View(func(tx *bolt.Tx) error { return pipeline.Explain(ctx, tx, c, in, w) })
+	}
 	raw, err := g.Store.ReadBody(id)
 	if err != nil {
 		return err

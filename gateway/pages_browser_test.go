@@ -149,11 +149,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return len(portal.Tasks()) == 1 && len(replies(e)) == 1 && len(e.upstream.Messages()) == 1 }, "task, reply and forward")
-	waitFor(t, func() bool { return queueEmpty(t, e) }, "the queue idle")
 	task := portal.Tasks()[0].ID
+	// A few more, so the list shows other reasons: a follow-up in the
+	// thread, a robot, an out-of-office.
+	for _, m := range []struct{ from, text string }{
+		{"ivan@customer.test", "From: ivan@customer.test\r\nTo: support@example.com\r\nSubject: Re: Printer in accounting\r\nMessage-ID: <console1b@customer.test>\r\nIn-Reply-To: <console1@customer.test>\r\n\r\nIt blinks red now.\r\n"},
+		{"noreply@shop.test", "From: noreply@shop.test\r\nTo: support@example.com\r\nSubject: Your order 5512 has shipped\r\nMessage-ID: <console1c@shop.test>\r\n\r\nTracking inside.\r\n"},
+		{"anna@customer.test", "From: Anna <anna@customer.test>\r\nTo: support@example.com\r\nSubject: Automatic reply: Invoice\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <console1d@customer.test>\r\n\r\nI am out of the office.\r\n"},
+	} {
+		if err := send(t, e.g.SMTPAddr(), m.from, []string{"support@example.com"}, m.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return len(e.upstream.Messages()) == 4 && queueEmpty(t, e) }, "the queue idle")
+	if n := len(replies(e)); n != 1 {
+		t.Fatalf("%d auto-replies, want 1", n)
+	}
 	step("list", chromedp.Navigate(base+"/messages"))
 	list := html(`#messages`)
-	for _, want := range []string{`data-reason="reply"`, fmt.Sprintf("#%d", task), "Printer in accounting", "ivan@customer.test", "forwarded: done", "replied: done", "task: done"} {
+	for _, want := range []string{`data-reason="reply"`, fmt.Sprintf("#%d", task), "Printer in accounting", "ivan@customer.test", "forwarded: done", "replied: done", "task: done",
+		`data-reason="known-thread"`, "comment: done", `data-reason="noreply-sender"`, `data-reason="auto-submitted"`} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the list lacks %q:\n%s", want, list)
 		}
@@ -161,7 +176,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	step("list shots", narrow("list")...)
 
 	// Open it: its jobs, the reply as sent, its headers.
-	step("message", chromedp.Click(chromedp.CSS(`#messages tr[data-id] td.subj a`)), chromedp.WaitVisible(chromedp.CSS(`#jobs`)))
+	first, err := e.g.Store.ListHistory(store.HistoryFilter{Subject: "printer", Reason: "reply"}, "", 1)
+	if err != nil || len(first.Entries) != 1 {
+		t.Fatalf("the first message's record: %v %v", first, err)
+	}
+	step("message", chromedp.Click(chromedp.CSS(`#messages tr[data-id="`+first.Entries[0].ID+`"] td.subj a`)), chromedp.WaitVisible(chromedp.CSS(`#jobs`)))
 	jobs, page := html(`#jobs`), html(`main`)
 	for _, kind := range []string{"forward", "process", "task", "autoreply", "send"} {
 		if !strings.Contains(jobs, `data-kind="`+kind+`" data-state="done"`) {
@@ -198,6 +217,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	e.upstream.FailMail(nil)
 	step("retry", chromedp.Click(chromedp.CSS(`#trouble tr[data-kind="forward"] button.retry`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	waitFor(t, func() bool { return jobOf(t, e, "forward") == nil }, "the forward done")
+	step("charts", chromedp.Navigate(base+"/charts"), chromedp.WaitVisible(chromedp.CSS(`svg rect`)), shot("charts-1024"))
 	n := 0
 	for _, m := range e.upstream.Messages() {
 		if strings.Contains(string(m.Data), "console2@customer.test") {

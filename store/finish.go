@@ -42,7 +42,7 @@ func (s *Store) finish(j *Job, more func(tx *bolt.Tx) error, o Outcome) error {
 		if err != nil || m == nil {
 			return err
 		}
-		o.At, o.Attempts = time.Now(), cur.Attempts
+		o.At, o.Attempts, o.Created = time.Now(), cur.Attempts, cur.Created
 		if err := historyFinish(tx, cur, m, o); err != nil {
 			return err
 		}

@@ -55,6 +55,7 @@ type History struct {
 // Outcome is how a job ended.
 type Outcome struct {
 	State    string    `json:"state"` // done, failed, dropped
+	Created  time.Time `json:"created,omitempty"`
 	At       time.Time `json:"at"`
 	Attempts int       `json:"attempts,omitempty"`
 	Error    string    `json:"error,omitempty"`
@@ -182,7 +183,7 @@ func (s *Store) MarkFailed(j *Job, errText string) error {
 		if h == nil {
 			return nil
 		}
-		setOutcome(h, j.Kind, Outcome{State: Failed, At: time.Now(), Attempts: j.Attempts, Error: errText})
+		setOutcome(h, j.Kind, Outcome{State: Failed, Created: j.Created, At: time.Now(), Attempts: j.Attempts, Error: errText})
 		return putJSON(b, []byte(id), h)
 	})
 }
@@ -311,7 +312,7 @@ func entryOf(tx *bolt.Tx, h *History, live map[string][]*Job) *Entry {
 			continue
 		}
 		o := h.Done[k]
-		e.Jobs = append(e.Jobs, JobView{Kind: k, State: o.State, Attempts: o.Attempts, At: o.At, LastError: o.Error, By: o.By})
+		e.Jobs = append(e.Jobs, JobView{Kind: k, State: o.State, Attempts: o.Attempts, Created: o.Created, At: o.At, LastError: o.Error, By: o.By})
 	}
 	if h.Thread != "" {
 		if t, _ := GetThread(tx, h.Thread); t != nil {
