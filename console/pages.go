@@ -2,9 +2,9 @@ package console
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"

@@ -148,7 +148,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := send(t, e.g.SMTPAddr(), "ivan@customer.test", []string{"support@example.com"}, msg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return len(portal.Tasks()) == 1 && len(replies(e)) == 1 && len(e.upstream.Messages()) == 1 }, "task, reply and forward")
+	waitFor(t, func() bool {
+		return len(portal.Tasks()) == 1 && len(replies(e)) == 1 && len(e.upstream.Messages()) == 1
+	}, "task, reply and forward")
 	task := portal.Tasks()[0].ID
 	// A few more, so the list shows other reasons: a follow-up in the
 	// thread, a robot, an out-of-office.
@@ -202,7 +204,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := send(t, e.g.SMTPAddr(), "ivan@customer.test", []string{"support@example.com"}, msg2); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { j := jobOf(t, e, "forward"); return j != nil && j.State == store.Queued && j.LastError != "" }, "the forward failing")
+	waitFor(t, func() bool {
+		j := jobOf(t, e, "forward")
+		return j != nil && j.State == store.Queued && j.LastError != ""
+	}, "the forward failing")
 	step("queue", chromedp.Navigate(base+"/queue"))
 	banner, trouble := html(`#banner-upstream`), html(`#trouble`)
 	if !strings.Contains(banner, "upstream") || !strings.Contains(banner, "try later") {

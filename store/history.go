@@ -27,10 +27,10 @@ type History struct {
 	// Channel is how the message came: "mail" (SMTP) unless the
 	// message record says otherwise (web appeals, issue 9).
 	Channel   string   `json:"channel,omitempty"`
-	From      string   `json:"from,omitempty"`      // the author (From:, else the envelope)
-	Envelope  string   `json:"envelope,omitempty"`  // MAIL FROM
-	To        []string `json:"to,omitempty"`        // the envelope recipients
-	Subject   string   `json:"subject,omitempty"`   // decoded
+	From      string   `json:"from,omitempty"`     // the author (From:, else the envelope)
+	Envelope  string   `json:"envelope,omitempty"` // MAIL FROM
+	To        []string `json:"to,omitempty"`       // the envelope recipients
+	Subject   string   `json:"subject,omitempty"`  // decoded
 	MessageID string   `json:"message_id,omitempty"`
 	ClientIP  string   `json:"client_ip,omitempty"`
 	// Decision is reply, no-reply, duplicate, journal or error (not
