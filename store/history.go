@@ -175,13 +175,17 @@ func (s *Store) MarkFailed(j *Job, errText string) error {
 		if id == "" {
 			return nil
 		}
+		reply := false
 		if orig := tx.Bucket(bucketHistOut).Get([]byte(id)); orig != nil {
-			id = string(orig)
+			id, reply = string(orig), true
 		}
 		b := tx.Bucket(bucketHistory)
 		h := getHistory(b, id)
 		if h == nil {
 			return nil
+		}
+		if reply {
+			h.ReplySent = time.Time{} // it never reached the smarthost
 		}
 		setOutcome(h, j.Kind, Outcome{State: Failed, Created: j.Created, At: time.Now(), Attempts: j.Attempts, Error: errText})
 		return putJSON(b, []byte(id), h)
@@ -360,6 +364,12 @@ type HistoryFilter struct {
 
 // Match reports whether the entry passes the filter.
 func (f HistoryFilter) Match(e *Entry) bool {
+	return f.matchRecord(&e.History) && f.matchState(e)
+}
+
+// matchRecord is the part of the filter the record alone decides: it
+// runs before the record's jobs and thread are looked up.
+func (f HistoryFilter) matchRecord(e *History) bool {
 	if a := strings.ToLower(strings.TrimSpace(f.Address)); a != "" {
 		hit := strings.Contains(strings.ToLower(e.From), a) || strings.Contains(strings.ToLower(e.Envelope), a)
 		for _, t := range e.To {
@@ -381,6 +391,10 @@ func (f HistoryFilter) Match(e *Entry) bool {
 	if !f.Until.IsZero() && !e.Received.Before(f.Until) {
 		return false
 	}
+	return true
+}
+
+func (f HistoryFilter) matchState(e *Entry) bool {
 	if f.State == "" {
 		return true
 	}
@@ -469,8 +483,10 @@ func (s *Store) ListHistory(f HistoryFilter, before string, limit int) (*History
 			if !f.Since.IsZero() && h.Received.Before(f.Since) {
 				return nil // older ones are older still
 			}
-			e := entryOf(tx, &h, live)
-			if f.Match(e) {
+			if !f.matchRecord(&h) {
+				continue
+			}
+			if e := entryOf(tx, &h, live); f.matchState(e) {
 				p.Entries = append(p.Entries, e)
 			}
 		}
@@ -578,7 +594,13 @@ func (s *Store) HourlySeries(now time.Time, hours int) (*Series, error) {
 	err := s.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketHistory).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			var h History
+			// Only the fields counted: decoding the rest (the header)
+			// for a week of records is what would make this slow.
+			var h struct {
+				Received  time.Time `json:"received"`
+				Decision  string    `json:"decision"`
+				ReplySent time.Time `json:"reply_sent"`
+			}
 			if json.Unmarshal(v, &h) != nil {
 				continue
 			}

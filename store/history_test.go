@@ -227,12 +227,23 @@ func TestHistoryLifecycle(t *testing.T) {
 	if _, err := s.DropJob(task.ID, "olga"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.DropJob(task.ID, "olga"); err != ErrNoJob {
+		t.Errorf("dropping it again: %v, want ErrNoJob", err)
+	}
 	e, err := s.GetEntry(m.ID)
 	if err != nil || e == nil {
 		t.Fatal(e, err)
 	}
 	if e.StateOf("forward") != Done || e.StateOf("process") != Done || e.StateOf("send") != Done || e.StateOf("task") != Dropped || e.Job("task").By != "olga" {
 		t.Errorf("jobs: %+v", e.Jobs)
+	}
+	// The queue gave up on the send after all (its observer says so
+	// after Finish).
+	if err := s.MarkFailed(&Job{Kind: "send", MsgID: outID, Attempts: 9}, "gave up after 5d: 451"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := s.GetEntry(m.ID); e.StateOf("send") != Failed || e.Job("send").LastError != "gave up after 5d: 451" || !e.ReplySent.IsZero() {
+		t.Errorf("after MarkFailed: %+v", e.Jobs)
 	}
 	if e.ReplySent.IsZero() || e.Kept {
 		t.Errorf("reply sent %v, kept %v", e.ReplySent, e.Kept)
