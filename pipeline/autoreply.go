@@ -79,7 +79,7 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	}
 	if t.TaskID != 0 {
 		data.TaskID = itoa(t.TaskID)
-		data.TaskURL = TaskURL(c, t.TaskID)
+		data.TaskURL = taskURL(c, t.TaskID)
 	}
 	msgID, err := compose.NewMessageID(c.SMTP.Hostname)
 	if err != nil {
@@ -118,9 +118,9 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	})
 }
 
-// TaskURL links the task in the portal, from the webhook's host and the
+// taskURL links the task in the portal, from the webhook's host and the
 // responsible user's task path (the portal redirects to the right view).
-func TaskURL(c *rules.Config, id int64) string {
+func taskURL(c *rules.Config, id int64) string {
 	u := c.Bitrix.WebhookURL
 	i := strings.Index(u, "/rest/")
 	if i < 0 {
