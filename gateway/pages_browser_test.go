@@ -54,7 +54,9 @@ func consoleBrowser(t *testing.T) context.Context {
 // consoleEnv is a gateway with the fake portal and a console user, and
 // retries far apart, so that only Retry now brings a failed forward back
 // within the test.
-func consoleEnv(t *testing.T) (*env, *bitrixtest.Portal) {
+func consoleEnv(t *testing.T) (*env, *bitrixtest.Portal) { return consoleEnvWith(t, true) }
+
+func consoleEnvWith(t *testing.T, login bool) (*env, *bitrixtest.Portal) {
 	portal := bitrixtest.NewWithOptions(t, bitrixtest.Options{UserID: 1, FolderID: 11})
 	portal.AddUser(7, "Ольга Смирнова", "olga@example.com")
 	e := &env{t: t, dir: t.TempDir(), upstream: mailtest.Start(t, false), smarthost: mailtest.Start(t, false)}
@@ -66,6 +68,9 @@ func consoleEnv(t *testing.T) (*env, *bitrixtest.Portal) {
 	os.WriteFile(users, []byte(line+"\n"), 0o600)
 	extra := fmt.Sprintf("[bitrix]\nwebhook_url = %q\nresponsible_id = 7\napplication_token = %q\nfolder_id = 11\npoll_interval = \"1h\"\n", portal.WebhookURL(), appToken) +
 		fmt.Sprintf("\n[console]\nlisten = \"127.0.0.1:0\"\nusers_file = %q\n\n[auth]\nautoreply = \"off\"\n", users)
+	if !login {
+		extra = strings.Replace(extra, fmt.Sprintf("users_file = %q\n", users), "", 1)
+	}
 	cfg := baseConfig(e.dir, e.upstream.Addr(), e.smarthost.Addr(), extra)
 	cfg = strings.Replace(cfg, `retry_initial = "100ms"`, `retry_initial = "10m"`, 1)
 	cfg = strings.Replace(cfg, `retry_max = "400ms"`, `retry_max = "30m"`, 1)
@@ -196,6 +201,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the auto-reply as sent is not shown")
 	}
 	step("message shots", narrow("message")...)
+
+	// Its thread: the task, the participants, the mails in and out.
+	step("thread", chromedp.Click(chromedp.CSS(`#summary a[href^="/threads/"]`)), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	thread := html(`main`)
+	for _, want := range []string{fmt.Sprintf("#%d", task), "ivan@customer.test", "console1@customer.test", "customer's mail", "auto-reply", "Re: Printer in accounting"} {
+		if !strings.Contains(thread, want) {
+			t.Errorf("the thread page lacks %q:\n%s", want, thread)
+		}
+	}
+
+	// The config page hides the webhook's secret.
+	step("config", chromedp.Navigate(base+"/config"))
+	if cfg := html(`#config`); strings.Contains(cfg, strings.TrimPrefix(portal.WebhookURL(), "http://")) || strings.Contains(cfg, appToken) || !strings.Contains(cfg, "REDACTED") {
+		t.Errorf("the config page shows a secret:\n%s", cfg)
+	}
 
 	// The upstream fails: the next message's forward retries.
 	e.g.Pages.Health.After = 0 // "a few minutes" is too long for a test

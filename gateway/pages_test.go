@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"supportgate/console"
+	"supportgate/mailtest"
+	"supportgate/store"
 )
 
 // pagesClient is a browser-like client: cookies, no redirects followed.
@@ -185,4 +188,57 @@ func TestPagesLocal(t *testing.T) {
 	if !strings.Contains(string(b), "Письма") || !strings.Contains(string(b), `lang="ru"`) {
 		t.Errorf("Accept-Language ru: the page is not in Russian")
 	}
+}
+
+// Drop asks first, then removes the job for good and says who did it;
+// Check reports a broken config file key by key.
+func TestPagesDropAndCheck(t *testing.T) {
+	e, _ := consoleEnvWith(t, false)
+	base := "http://" + e.g.ConsoleAddr()
+	c := pagesClient(t)
+	e.upstream.FailMail(mailtest.Temp)
+	if err := send(t, e.g.SMTPAddr(), "ivan@customer.test", []string{"support@example.com"}, plainMsg("ivan@customer.test", "support@example.com", "Stuck", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { j := jobOf(t, e, "forward"); return j != nil && j.State == store.Queued && j.LastError != "" }, "the forward failing")
+	j := jobOf(t, e, "forward")
+	id := strconv.FormatUint(j.ID, 10)
+	_, page := fetch(t, c, "GET", base+"/queue", nil)
+	if !strings.Contains(page, `data-job="`+id+`"`) || !strings.Contains(page, "/queue/drop?job="+id) {
+		t.Fatalf("the failing forward is not on the queue page:\n%s", page)
+	}
+	resp, page := fetch(t, c, "GET", base+"/queue/drop?job="+id, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, "Drop this job for good?") || jobOf(t, e, "forward") == nil {
+		t.Fatalf("the confirmation: %d, job there: %v", resp.StatusCode, jobOf(t, e, "forward") != nil)
+	}
+	resp, _ = fetch(t, c, "POST", base+"/queue/drop", url.Values{"job": {id}, "csrf": {csrfOf(t, page)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("drop: %d", resp.StatusCode)
+	}
+	if jobOf(t, e, "forward") != nil {
+		t.Fatal("the forward is still queued after Drop")
+	}
+	rec := e.g.Store.HistoryOf(j.MsgID)
+	entry, err := e.g.Store.GetEntry(rec)
+	if err != nil || entry == nil {
+		t.Fatalf("record: %v %v", entry, err)
+	}
+	if fj := entry.Job("forward"); fj == nil || fj.State != store.Dropped || fj.By != "local@127.0.0.1" {
+		t.Errorf("the dropped forward in the record: %+v", fj)
+	}
+	_, page = fetch(t, c, "GET", base+"/messages?state=failed", nil)
+	if !strings.Contains(page, "Stuck") {
+		t.Errorf("state=failed does not list the dropped message")
+	}
+
+	// A broken edit of the config file: Check says what and where.
+	path := e.g.Cfg.Get().Path
+	good, _ := os.ReadFile(path)
+	os.WriteFile(path, append(good, []byte("\n[console]\nkeep_days = 0\n")...), 0o600)
+	_, page = fetch(t, c, "GET", base+"/config", nil)
+	_, page = fetch(t, c, "POST", base+"/config/check", url.Values{"csrf": {csrfOf(t, page)}})
+	if !strings.Contains(page, "The config file has problems") || !strings.Contains(page, "console") {
+		t.Errorf("Check on a broken file:\n%s", page)
+	}
+	os.WriteFile(path, good, 0o600)
 }
