@@ -200,7 +200,10 @@ func TestPagesDropAndCheck(t *testing.T) {
 	if err := send(t, e.g.SMTPAddr(), "ivan@customer.test", []string{"support@example.com"}, plainMsg("ivan@customer.test", "support@example.com", "Stuck", "hi")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { j := jobOf(t, e, "forward"); return j != nil && j.State == store.Queued && j.LastError != "" }, "the forward failing")
+	waitFor(t, func() bool {
+		j := jobOf(t, e, "forward")
+		return j != nil && j.State == store.Queued && j.LastError != ""
+	}, "the forward failing")
 	j := jobOf(t, e, "forward")
 	id := strconv.FormatUint(j.ID, 10)
 	_, page := fetch(t, c, "GET", base+"/queue", nil)
