@@ -14,9 +14,14 @@ type Health struct {
 	// (tests set it to 0).
 	After time.Duration
 
-	mu    sync.Mutex
-	peers map[string]*peerState
+	mu     sync.Mutex
+	peers  map[string]*peerState
+	failed map[string][]time.Time // kind → when its jobs failed for good
 }
+
+// failedFor is how far back the queue page counts jobs failed for good
+// (they leave the queue, so only their outcomes can be counted).
+const failedFor = 24 * time.Hour
 
 type peerState struct {
 	since   time.Time
@@ -45,12 +50,18 @@ func PeerOf(kind string) string {
 
 // Observe records one job outcome ("done", "retry", "failed", ...).
 func (h *Health) Observe(kind, outcome, errText string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if outcome == "failed" {
+		if h.failed == nil {
+			h.failed = map[string][]time.Time{}
+		}
+		h.failed[kind] = append(pruneTimes(h.failed[kind], time.Now().Add(-failedFor)), time.Now())
+	}
 	peer := PeerOf(kind)
 	if peer == "" {
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.peers == nil {
 		h.peers = map[string]*peerState{}
 	}
@@ -81,4 +92,27 @@ func (h *Health) Failing() []Failing {
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].Peer < out[k].Peer })
 	return out
+}
+
+// FailedRecently counts, per kind, the jobs failed for good in the last
+// 24 hours (since the start, if that is later).
+func (h *Health) FailedRecently() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]int{}
+	for k, ts := range h.failed {
+		h.failed[k] = pruneTimes(ts, time.Now().Add(-failedFor))
+		if n := len(h.failed[k]); n > 0 {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+func pruneTimes(ts []time.Time, cut time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && ts[i].Before(cut) {
+		i++
+	}
+	return ts[i:]
 }

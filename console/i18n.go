@@ -44,6 +44,7 @@ var catalogue = map[string][2]string{
 	"col.retrying":   {"Retrying", "Повторяются"},
 	"col.held":       {"Held", "Задержаны"},
 	"col.oldest":     {"Oldest", "Самое старое"},
+	"col.failed24":   {"Failed (24 h)", "Ошибки (24 ч)"},
 	"col.message":    {"Message", "Письмо"},
 	"col.by":         {"By", "Кто"},
 	"f.address":      {"Address", "Адрес"},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -574,9 +575,15 @@ func (p *Pages) thread(w http.ResponseWriter, r *http.Request, v *view) {
 // ---- queue
 
 type queueData struct {
-	Kinds   []store.KindStats
+	Kinds   []kindRow
 	Trouble []troubleJob
 	Ask     *troubleJob
+}
+
+// kindRow is a kind's queue with its jobs failed for good lately.
+type kindRow struct {
+	store.KindStats
+	Failed int
 }
 
 type troubleJob struct {
@@ -590,7 +597,16 @@ func (p *Pages) queue(w http.ResponseWriter, r *http.Request, v *view) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	d := queueData{Kinds: kinds}
+	d := queueData{}
+	failed := p.Health.FailedRecently()
+	for _, k := range kinds {
+		d.Kinds = append(d.Kinds, kindRow{KindStats: k, Failed: failed[k.Kind]})
+		delete(failed, k.Kind)
+	}
+	for k, n := range failed { // failed lately, nothing queued now
+		d.Kinds = append(d.Kinds, kindRow{KindStats: store.KindStats{Kind: k}, Failed: n})
+	}
+	sort.Slice(d.Kinds, func(i, k int) bool { return d.Kinds[i].Kind < d.Kinds[k].Kind })
 	for _, j := range trouble {
 		d.Trouble = append(d.Trouble, troubleJob{Job: j, Record: p.b.Store.HistoryOf(j.MsgID)})
 	}

@@ -129,3 +129,27 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestHealth(t *testing.T) {
+	h := &Health{}
+	h.Observe("forward", "retry", "451 try later")
+	h.Observe("task", "retry", "QUERY_LIMIT_EXCEEDED")
+	h.Observe("process", "failed", "parse: no message")
+	h.Observe("forward", "failed", "gave up")
+	f := h.Failing()
+	if len(f) != 2 || f[0].Peer != "portal" || f[1].Peer != "upstream" || f[1].LastError != "gave up" {
+		t.Fatalf("failing: %+v", f)
+	}
+	h.Observe("comment", "done", "")
+	h.Observe("send", "retry", "")
+	if f := h.Failing(); len(f) != 2 || f[0].Peer != "smarthost" || f[1].Peer != "upstream" {
+		t.Errorf("after a portal success and a smarthost failure: %+v", f)
+	}
+	h.After = time.Hour
+	if f := h.Failing(); len(f) != 0 {
+		t.Errorf("failing for less than After: %+v", f)
+	}
+	if got := h.FailedRecently(); got["process"] != 1 || got["forward"] != 1 || len(got) != 2 {
+		t.Errorf("failed lately: %v", got)
+	}
+}
