@@ -34,6 +34,9 @@ type Server struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	auth *Users // nil: no login (loopback without a users file)
+
+	sessions sessions // the pages' logins (pages.go)
+	throttle throttle // slows password guessing on the login form
 }
 
 // New makes the console for cfg: the users file, when set, is read now

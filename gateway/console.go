@@ -25,6 +25,7 @@ func (g *Gateway) consoleRoutes(c *console.Server) {
 	c.HandleFunc("POST /explain/state", g.explainState)
 	c.HandleFunc("GET /db/check", g.dbCheck)
 	c.HandleFunc("GET /db/backup", g.dbBackup)
+	g.consolePages(c)
 }
 
 // Status is what GET /status answers: which config the gateway runs, so

@@ -39,6 +39,8 @@ type Gateway struct {
 	Tracker  *tracker.Tracker
 	// Console is the operator's listener (explain, db check/backup).
 	Console *console.Server
+	// Pages are the operator's web pages on it (issue 12).
+	Pages *console.Pages
 
 	httpSrv  *http.Server
 	httpLn   net.Listener

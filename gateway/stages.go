@@ -90,6 +90,7 @@ func (g *Gateway) janitor(ctx context.Context) {
 		} else if n > 0 {
 			g.Log.Info("pruned old dedup keys", "count", n)
 		}
+		g.pruneHistory()
 		select {
 		case <-ctx.Done():
 			return

@@ -136,8 +136,11 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 		if err := store.PutThread(tx, cur); err != nil {
 			return err
 		}
-		_, err = relay.QueueOutbound(p.Store, tx, body, c.Autoreply.MailFrom, []string{d.To})
-		return err
+		out, err := relay.QueueOutbound(p.Store, tx, body, c.Autoreply.MailFrom, []string{d.To})
+		if err != nil {
+			return err
+		}
+		return store.NoteReply(tx, j.MsgID, out, body)
 	})
 }
 

@@ -50,10 +50,16 @@ func (p *Pipeline) process(ctx context.Context, j *store.Job) error {
 	log.Info("decided", "sender", ev.Sender, "subject", pm.Subject, "thread", ev.Match,
 		"task", ev.Decision.Task.String(), "autoreply", ev.Decision.AutoReply, "reason", ev.Decision.Reason,
 		"duplicate", ev.Duplicate, "journal", ev.Journal, "auth", auth.Reason, "identity", auth.Identity.String())
+	h := p.historyOf(c, m, ev)
 	if ev.Duplicate {
-		return nil
+		return queue.Then(func(tx *bolt.Tx) error { return recordHistory(tx, h) })
 	}
-	return queue.Then(func(tx *bolt.Tx) error { return p.apply(tx, c, m, ev) })
+	return queue.Then(func(tx *bolt.Tx) error {
+		if err := p.apply(tx, c, m, ev); err != nil {
+			return err
+		}
+		return recordHistory(tx, h)
+	})
 }
 
 // decideBytes is how much of a message the decision reads: the header and
@@ -294,7 +300,15 @@ func (p *Pipeline) recordJournal(tx *bolt.Tx, c *rules.Config, m *store.Message,
 // is its own job); the operator sees the error in the log.
 func (p *Pipeline) processFailed(ctx context.Context, j *store.Job, err error) func(tx *bolt.Tx) error {
 	p.Log.Error("message not processed: no reply, no task", "queue_id", j.MsgID, "err", err)
-	return nil
+	return func(tx *bolt.Tx) error {
+		m, gerr := store.GetMessage(tx, j.MsgID)
+		if gerr != nil || m == nil {
+			return gerr
+		}
+		h := p.historyOf(p.Cfg.Get(), m, nil)
+		h.Reason = err.Error()
+		return store.RecordHistory(tx, h)
+	}
 }
 
 func mailboxOf(c *rules.Config, m *store.Message) string {

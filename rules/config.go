@@ -96,6 +96,12 @@ type SMTP struct {
 type Console struct {
 	Listen    string `toml:"listen"`
 	UsersFile string `toml:"users_file"`
+	// KeepDays is how long the operator's page keeps each message's
+	// record (and the auto-reply as sent); the janitor prunes older ones.
+	KeepDays int `toml:"keep_days"`
+	// SecureCookies marks the session cookie Secure even when the
+	// request came over plain HTTP: the console behind a TLS proxy.
+	SecureCookies bool `toml:"secure_cookies"`
 }
 
 // HTTP is the listener for Bitrix24 events, health and metrics.
@@ -272,7 +278,7 @@ func Defaults() Config {
 			MaxFiles: 50, MaxFilesBytes: 100 << 20},
 		Auth:    Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
 		Log:     Log{Format: "json", Level: "info"},
-		Console: Console{Listen: "127.0.0.1:8026"},
+		Console: Console{Listen: "127.0.0.1:8026", KeepDays: 30},
 	}
 }
 

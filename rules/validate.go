@@ -247,6 +247,7 @@ func (c *Config) Validate() []error {
 		add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
 	}
 	errs = append(errs, c.validateRelay()...)
+	errs = append(errs, c.validateConsole()...)
 	return errs
 }
 

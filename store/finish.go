@@ -13,6 +13,11 @@ import (
 // a job can hand over to the next ones atomically (a process job queueing
 // the auto-reply and the task).
 func (s *Store) Finish(j *Job, more func(tx *bolt.Tx) error) error {
+	return s.finish(j, more, Outcome{State: Done})
+}
+
+// finish is Finish recording outcome o in the message's history.
+func (s *Store) finish(j *Job, more func(tx *bolt.Tx) error, o Outcome) error {
 	var removeFile string
 	err := s.Update(func(tx *bolt.Tx) error {
 		if more != nil {
@@ -35,6 +40,10 @@ func (s *Store) Finish(j *Job, more func(tx *bolt.Tx) error) error {
 		}
 		m, err := GetMessage(tx, j.MsgID)
 		if err != nil || m == nil {
+			return err
+		}
+		o.At, o.Attempts, o.Created = time.Now(), cur.Attempts, cur.Created
+		if err := historyFinish(tx, cur, m, o); err != nil {
 			return err
 		}
 		m.Pending--

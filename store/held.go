@@ -107,7 +107,7 @@ func (s *Store) DropHeld(msgID string) (int, error) {
 		if j.MsgID != msgID {
 			continue
 		}
-		if err := s.Finish(j, nil); err != nil {
+		if err := s.finish(j, nil, Outcome{State: Dropped, By: "supportgate held -drop", Error: j.LastError}); err != nil {
 			return n, err
 		}
 		n++

@@ -72,7 +72,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketJobs, bucketDue, bucketMsgs, bucketMeta, bucketThreads, bucketIDs, bucketTasks, bucketSeen, bucketBodies} {
+		for _, b := range [][]byte{bucketJobs, bucketDue, bucketMsgs, bucketMeta, bucketThreads, bucketIDs, bucketTasks, bucketSeen, bucketBodies, bucketHistory, bucketHistReply, bucketHistOut} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

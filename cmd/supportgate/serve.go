@@ -56,11 +56,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	reload := func(why string) {
 		c, err := rules.Load(cfg.Path)
 		if err != nil {
+			g.NoteReload(err)
 			metrics.ConfigReloads.WithLabelValues("refused").Inc()
 			log.Error("config reload refused; the running config stays in force", "why", why, "err", err.Error())
 			return
 		}
-		if err := g.Reload(c); err != nil {
+		err = g.Reload(c)
+		g.NoteReload(err)
+		if err != nil {
 			metrics.ConfigReloads.WithLabelValues("refused").Inc()
 			log.Error("config reload refused; the running config stays in force", "why", why, "err", err.Error())
 			return
