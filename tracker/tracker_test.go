@@ -367,7 +367,7 @@ func TestLostEventReconciledOnce(t *testing.T) {
 func TestFirstReconcileMailsNoHistory(t *testing.T) {
 	e := newEnv(t, nil, bitrix.Options{})
 	// A thread whose task predates the tracker: it has history.
-	task := e.portal.CreateTask(bitrixtest.Task{Title: "старая", ResponsibleID: e.portal.UserID()})
+	task := e.portal.CreateTask(bitrixtest.Task{Title: "старая", ResponsibleID: e.portal.UserID(), NewCard: true})
 	e.portal.AddSpecialistComment(task, 7, "старый ответ 1", nil)
 	e.portal.AddSpecialistComment(task, 8, "старый ответ 2", nil)
 	tk, _ := e.portal.Task(task)
@@ -405,6 +405,7 @@ func TestFirstReconcileMailsNoHistory(t *testing.T) {
 
 func TestNewCardChatEvent(t *testing.T) {
 	e := newEnv(t, nil, bitrix.Options{})
+	e.portal.SetNewCard(true)
 	_, task := e.started()
 	e.portal.AddUser(7, "Иван Сидоров", "ivan@corp.test")
 	msg := e.portal.AddChatMessage(task, 7, "ответ в чате", []bitrixtest.Upload{{Name: "лог.txt", Data: []byte("log")}})
