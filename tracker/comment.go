@@ -82,11 +82,12 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	text := warningLine(d.Warning) + "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
 	if d.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			text += "\n\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
+			text += "\n\n[I]Вложения не загружены в Диск (" + noFolderReason(&d.uploads) + "): " +
 				escapeBBCode(strings.Join(names, ", ")) + ".[/I]"
 		}
 	}
 	text += strings.TrimRight(skippedNote(&d.uploads), "\n")
+	text += strings.TrimRight(refusedNote(&d.uploads), "\n")
 	hash := textHash(text)
 	if !d.Sent.IsZero() {
 		id, err := t.findComment(ctx, c, d.Task, th.ChatID, hash, d.Sent)

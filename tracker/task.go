@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -35,6 +36,16 @@ type uploads struct {
 	// Skipped are the attachments over [bitrix] max_files or
 	// max_files_bytes: named in the text, not uploaded.
 	Skipped []string `json:"skipped,omitempty"`
+	// Refused are the files the portal would not take (rights, size),
+	// NoFolderWhy why no folder could be had: named in the text.
+	Refused     []refusedFile `json:"refused,omitempty"`
+	NoFolderWhy string        `json:"no_folder_why,omitempty"`
+}
+
+// refusedFile is a file the portal refused, and its reason.
+type refusedFile struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 func (u uploads) refs() []string {
@@ -185,9 +196,15 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 	if u.Done {
 		return nil
 	}
-	folder := cfg.Bitrix.FolderID
-	if folder <= 0 {
-		u.Done, u.NoFolder = true, true
+	folder, err := t.uploadFolder(ctx, c, cfg, time.Now())
+	if err != nil {
+		if !errors.Is(err, errNoStorage) && !bitrix.IsRefused(err) {
+			return err
+		}
+		// No Drive for us (no disk scope, no storage): the task matters
+		// more than its files, which stay in the mailbox.
+		t.log.Warn("no Drive folder for files; the task names them", "err", err)
+		u.Done, u.NoFolder, u.NoFolderWhy = true, true, err.Error()
 		return save()
 	}
 	files, skipped, err := m.files(withEML, fileCaps{files: cfg.Bitrix.MaxFiles, bytes: cfg.Bitrix.MaxFilesBytes})
@@ -198,6 +215,17 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 	for u.Next < len(files) {
 		f := files[u.Next]
 		id, err := c.UploadFileFrom(ctx, folder, f.name, f.size, f.open)
+		if bitrix.IsRefused(err) {
+			// Refused for rights or size: named in the task, never
+			// lost with it.
+			t.log.Warn("file refused by the portal; named in the task", "file", f.name, "err", err)
+			u.Refused = append(u.Refused, refusedFile{Name: f.name, Reason: refusalReason(err)})
+			u.Next++
+			if err := save(); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			// An ambiguous upload may leave a stray copy on Drive if
 			// retried; that is clutter, not harm, so it is retried.
@@ -273,11 +301,12 @@ func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *
 	}
 	if u.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			b.WriteString("\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
+			b.WriteString("\n[I]Вложения не загружены в Диск (" + noFolderReason(u) + "): " +
 				escapeBBCode(strings.Join(names, ", ")) + ". Они есть в письме в почтовом ящике.[/I]\n")
 		}
 	}
 	b.WriteString(skippedNote(u))
+	b.WriteString(refusedNote(u))
 	b.WriteString("\n" + Marker(th.ID))
 
 	f := bitrix.TaskFields{
