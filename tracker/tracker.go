@@ -65,7 +65,7 @@ type Tracker struct {
 	token  string // the outgoing webhook's application token
 
 	waitMu   sync.Mutex
-	diskMu   sync.Mutex // makes the Drive folder for files once (folder.go)
+	diskMu   sync.Mutex              // makes the Drive folder for files once (folder.go)
 	waiters  map[string][]chan int64 // thread id → auto-replies waiting for its task
 	comments map[string][]uint64     // thread id → comment jobs waiting for its task
 
