@@ -70,6 +70,9 @@ type creation struct {
 	// Other: the task was found before we sent anything, so another
 	// job made it (and this job's text is not in it).
 	Other bool `json:"other,omitempty"`
+	// Exclude is a task with the thread's marker that is not the one
+	// being made (the closed task a new one follows).
+	Exclude int64 `json:"exclude,omitempty"`
 	// Chat is the task's chat id when tasks.task.add's answer had one
 	// (ChatKnown): no tasks.task.get is then needed for it.
 	Chat      int64 `json:"chat,omitempty"`
@@ -140,14 +143,27 @@ func (t *Tracker) begin(j *store.Job, d any, thread func() string) (*bitrix.Clie
 // taskMade records the thread's task at once (the auto-reply waits for
 // it), then its chat id (asked for unless the add's answer had it), and
 // finishes the job.
-func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID, chat int64, chatKnown bool) error {
+func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID, chat int64, chatKnown bool, more ...func(*bolt.Tx) error) error {
+	final := func(tx *bolt.Tx) error {
+		if err := setTask(tx, threadID, taskID, chat); err != nil {
+			return err
+		}
+		for _, fn := range more {
+			if fn != nil {
+				if err := fn(tx); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	if chatKnown {
 		t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
 		// The waiting reply gets the id now; the record comes with the
 		// job's last transaction (a retry would find this same task by
 		// its marker).
 		t.taskReady(threadID, taskID)
-		return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+		return queue.Then(final)
 	}
 	if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, 0) }); err != nil {
 		return err
@@ -163,7 +179,7 @@ func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID strin
 		chat = task.ChatID
 	}
 	t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
-	return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+	return queue.Then(final)
 }
 
 // thread reads a thread; a job whose thread is gone is permanent.
@@ -362,7 +378,7 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 		if since.IsZero() {
 			since = time.Now().Add(-time.Hour)
 		}
-		id, err := t.findTask(ctx, c, th.ID, since)
+		id, err := t.findTask(ctx, c, th.ID, since, cr.Exclude)
 		if err != nil {
 			return 0, err
 		}
@@ -395,7 +411,7 @@ const findSlack = 15 * time.Minute
 // the webhook's user: XML_ID or the marker line in the description. The
 // filter is kept to documented keys (CREATED_BY, >=CREATED_DATE); the
 // marker is checked here.
-func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID string, since time.Time) (int64, error) {
+func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID string, since time.Time, exclude int64) (int64, error) {
 	me, err := c.CurrentUser(ctx)
 	if err != nil {
 		return 0, remoteErr("user.current", err)
@@ -410,7 +426,7 @@ func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID strin
 	}
 	mark := Marker(threadID)
 	for _, tk := range tasks { // oldest first
-		if tk.XMLID == mark || hasMarkerLine(tk.Description, mark) {
+		if tk.ID != exclude && (tk.XMLID == mark || hasMarkerLine(tk.Description, mark)) {
 			return tk.ID, nil
 		}
 	}
