@@ -77,6 +77,7 @@ type creation struct {
 	// (ChatKnown): no tasks.task.get is then needed for it.
 	Chat      int64 `json:"chat,omitempty"`
 	ChatKnown bool  `json:"chat_known,omitempty"`
+	crmProgress
 }
 
 // taskData is the Data of a "task" job.
@@ -367,9 +368,13 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 			return 0, err
 		}
 	}
+	if err := t.crmExtras(ctx, c, cfg, th, cr, save); err != nil {
+		return 0, err
+	}
 	if cr.Contact > 0 {
 		f.CRM = append(f.CRM, "C_"+strconv.FormatInt(cr.Contact, 10))
 	}
+	f = withCompany(f, cr)
 	if !cr.Sent.IsZero() || lookFirst {
 		since := cr.Sent
 		if lookFirst && !th.Created.IsZero() && (since.IsZero() || th.Created.Before(since)) {
