@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"fmt"
+	"io"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/mailparse"
+	"supportgate/rules"
 	"supportgate/store"
 	"supportgate/tracker"
 )
@@ -39,6 +42,23 @@ func (p *Pipeline) ackNewTask(tx *bolt.Tx, threadID, msgID string, pm *mailparse
 	}
 	p.Log.Info("auto-reply for the new task after a closed one", "queue_id", m.ID, "thread", threadID, "reason", tracker.PolicyAfterClosed)
 	return store.AddJobs(tx, msgID, autoReplyJob(threadID, m, pm))
+}
+
+// explainFollowUp says, for a follow-up, what the task's state will make
+// of it: the status is the portal's, read when the comment is written, so
+// explain lists the cases (issue 11).
+func explainFollowUp(c *rules.Config, pm *mailparse.Message, d rules.Decision, w io.Writer) {
+	if d.Task != rules.TaskComment {
+		return
+	}
+	if tracker.IsThanks(pm, len(pm.Attachments) > 0, c.Bitrix.ThanksWords) {
+		fmt.Fprintf(w, "follow-up:   only thanks: on an open task %s, on a closed one %s (not renewed)\n",
+			tracker.PolicyComment, tracker.PolicyThanks)
+		return
+	}
+	fmt.Fprintf(w, "follow-up:   by the task's status when written: open → %s; closed less than %s ago → %s; "+
+		"closed longer → %s (acknowledged again with the new number); deleted → %s\n",
+		tracker.PolicyComment, c.Bitrix.ReopenWithin.D(), tracker.PolicyRenewed, tracker.PolicyAfterClosed, tracker.PolicyAfterDeleted)
 }
 
 // acker is what a Tasks implementation offers to take ackNewTask.

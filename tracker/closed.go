@@ -93,12 +93,18 @@ func withinWindow(t *bitrix.Task, window time.Duration, now time.Time) bool {
 // isThanks: no files, and the new text is thanks with at most a few other
 // words (a name, "большое", "вам") — "Спасибо, но не работает" is not.
 func isThanks(m *inMail, words []string) bool {
-	if len(m.attachmentNames()) > 0 || len(words) == 0 {
+	return IsThanks(m.msg, len(m.attachmentNames()) > 0, words)
+}
+
+// IsThanks says whether a follow-up only thanks (comment-thanks): no
+// files, and its new text is one of words with at most a few others.
+func IsThanks(pm *mailparse.Message, hasFiles bool, words []string) bool {
+	if hasFiles || len(words) == 0 {
 		return false
 	}
-	text := strings.ToLower(mailparse.TrimQuoted(m.msg.Text))
-	if strings.TrimSpace(text) == "" && m.msg.HTML != "" {
-		text = strings.ToLower(mailparse.TrimQuoted(mailparse.HTMLToText(m.msg.HTML)))
+	text := strings.ToLower(mailparse.TrimQuoted(pm.Text))
+	if strings.TrimSpace(text) == "" && pm.HTML != "" {
+		text = strings.ToLower(mailparse.TrimQuoted(mailparse.HTMLToText(pm.HTML)))
 	}
 	if i := strings.Index(text, "\n-- "); i >= 0 { // the signature
 		text = text[:i]
