@@ -8,7 +8,25 @@ import (
 	"supportgate/bitrix"
 	"supportgate/rules"
 	"supportgate/store"
+
+	bolt "go.etcd.io/bbolt"
 )
+
+// cacheChat keeps the task's chat id (from tasks.task.get) on the thread,
+// so what reads the thread knows the card without asking the portal.
+func (t *Tracker) cacheChat(th *store.Thread, task, chat int64) error {
+	if chat == 0 || th.ChatID == chat || th.TaskID != task {
+		return nil
+	}
+	return t.st.Update(func(tx *bolt.Tx) error {
+		cur, err := store.GetThread(tx, th.ID)
+		if err != nil || cur == nil || cur.TaskID != task {
+			return err
+		}
+		cur.ChatID = chat
+		return store.PutThread(tx, cur)
+	})
+}
 
 // postToChat writes a follow-up into a new-card task's chat
 // (docs/bitrix24.md §3.2): the text with im.message.add, then each file

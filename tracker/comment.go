@@ -99,6 +99,9 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		if err := save(); err != nil {
 			return err
 		}
+		if err := t.cacheChat(th, d.Task, d.Chat); err != nil {
+			return err
+		}
 	}
 	if d.NewTask == nil && d.Chat != 0 {
 		return t.postToChat(ctx, c, cfg, th, m, &d, save)
