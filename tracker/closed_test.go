@@ -125,6 +125,7 @@ func TestNewCardFollowUpToChat(t *testing.T) {
 	e.portal.SetNewCard(true)
 	th, task := e.started()
 	data := []byte("%PDF-1.4 acts")
+	e.portal.CreateThenTimeout("im.message.add") // posted, the answer lost: the retry finds it
 	e.reply(th, buildMail("anna@customer.test", "Re: Принтер", "r1@customer.test", "m1@customer.test", "Акт во вложении.",
 		file{"act.pdf", "application/pdf", data}), "anna@customer.test")
 	e.idle()
@@ -133,15 +134,17 @@ func TestNewCardFollowUpToChat(t *testing.T) {
 	}
 	msgs := e.portal.ChatMessages(task)
 	var text, withFile *bitrixtest.ChatMessage
+	texts := 0
 	for i := range msgs {
 		if strings.Contains(msgs[i].Text, "Акт во вложении") {
 			text = &msgs[i]
+			texts++
 		}
 		if len(msgs[i].Files) == 1 {
 			withFile = &msgs[i]
 		}
 	}
-	if text == nil || withFile == nil {
+	if text == nil || withFile == nil || texts != 1 {
 		t.Fatalf("chat %+v", msgs)
 	}
 	if f, _ := e.portal.FileInfo(withFile.Files[0]); f.Name != "act.pdf" || string(f.Data) != string(data) {
