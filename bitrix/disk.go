@@ -104,5 +104,6 @@ func IsRefused(err error) bool {
 		"invalid_token", "authorization_error", "ERROR_METHOD_NOT_FOUND") {
 		return false // the webhook itself is wrong: every call fails, say so loudly
 	}
-	return e.HTTPStatus >= 400 && e.HTTPStatus < 500 || e.codeIs("ACCESS_DENIED", "ERROR_COULD_NOT_SAVE_FILE", "DISK_BASE_SERVICE_22001")
+	// HTTPStatus 0: a sub-call's error inside batch, a definite answer.
+	return e.HTTPStatus == 0 || e.HTTPStatus >= 400 && e.HTTPStatus < 500 || e.codeIs("ACCESS_DENIED", "ERROR_COULD_NOT_SAVE_FILE", "DISK_BASE_SERVICE_22001")
 }
