@@ -35,6 +35,10 @@ var batchable = map[string]bool{
 	"tasks.task.add": true, "tasks.task.get": true, "tasks.task.list": true,
 	"task.commentitem.add": true, "task.commentitem.get": true, "task.commentitem.getlist": true,
 	"im.dialog.messages.get": true, "user.current": true,
+	// issue 11: closed tasks, new-card chat, CRM organisation, Drive folder
+	"tasks.task.renew": true, "tasks.task.update": true, "im.message.add": true,
+	"crm.company.get": true, "crm.contact.add": true,
+	"disk.storage.getlist": true, "disk.folder.getchildren": true, "disk.folder.addsubfolder": true,
 }
 
 // Priorities of calls waiting for a batch: lower goes first. The

@@ -322,3 +322,24 @@ func TestRequestHeaders(t *testing.T) {
 		t.Errorf("call = %s %s %v", call.HTTPMethod, call.ContentType, call.Header)
 	}
 }
+
+func TestIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&bitrix.Error{Code: "ACCESS_DENIED", HTTPStatus: 403}, true},
+		{&bitrix.Error{Code: "ERROR_CORE", HTTPStatus: 0}, true}, // inside batch
+		{&bitrix.Error{Code: "FILE_TOO_LARGE", HTTPStatus: 400}, true},
+		{&bitrix.Error{Code: "NO_AUTH_FOUND", HTTPStatus: 401}, false},
+		{&bitrix.Error{Code: "insufficient_scope", HTTPStatus: 403}, false},
+		{&bitrix.Error{Code: "QUERY_LIMIT_EXCEEDED", HTTPStatus: 503}, false},
+		{&bitrix.Error{HTTPStatus: 502}, false},
+		{&bitrix.AmbiguousError{Method: "x", Err: &bitrix.Error{HTTPStatus: 500}}, false},
+		{nil, false},
+	} {
+		if got := bitrix.IsRefused(c.err); got != c.want {
+			t.Errorf("IsRefused(%v) = %v", c.err, got)
+		}
+	}
+}

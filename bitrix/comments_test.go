@@ -185,6 +185,7 @@ func TestListCommentsAfterID(t *testing.T) {
 func TestChatMessages(t *testing.T) {
 	p := bitrixtest.New(t)
 	p.AddUser(503, "Klaus Weber", "klaus@corp.test")
+	p.SetNewCard(true)
 	c := newClient(t, p)
 	ctx := context.Background()
 	id, err := c.AddTask(ctx, bitrix.TaskFields{Title: "new card", ResponsibleID: 1})

@@ -110,7 +110,7 @@ func TestFireEventsToHandler(t *testing.T) {
 		got <- ev
 	}))
 	defer h.Close()
-	task := p.CreateTask(bitrixtest.Task{Title: "t", ResponsibleID: 1})
+	task := p.CreateTask(bitrixtest.Task{Title: "t", ResponsibleID: 1, NewCard: true})
 	cid := p.AddSpecialistComment(task, 503, "answer", nil)
 	resp, err := p.FireCommentEvent(h.URL+"/bitrix/event", "app-token", task, cid)
 	if err != nil || resp.StatusCode != 200 {

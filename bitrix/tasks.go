@@ -33,6 +33,7 @@ type TaskFields struct {
 	CRM           []string // UF_CRM_TASK bindings: "C_7", "CO_5", "D_10", ...
 	Files         []string // UF_TASK_WEBDAV_FILES: "n"+Drive object id
 	XMLID         string   // external id; writability is unverified (§10)
+	ParentID      int64    // PARENT_ID: the task this one follows up
 	// Extra holds any other field, e.g. portal UF_* fields. The named
 	// fields above win on conflict.
 	Extra map[string]any
@@ -70,6 +71,9 @@ func (f TaskFields) wire() map[string]any {
 	if f.XMLID != "" {
 		m["XML_ID"] = f.XMLID
 	}
+	if f.ParentID > 0 {
+		m["PARENT_ID"] = f.ParentID
+	}
 	return m
 }
 
@@ -86,6 +90,10 @@ type Task struct {
 	// ChatID is the new task card's chat (dialog "chat"+ChatID); 0 for
 	// old-card tasks.
 	ChatID int64
+	// ClosedDate is when the task was completed, ChangedDate its last
+	// change (ISO-8601, "" when the portal sent none).
+	ClosedDate  string
+	ChangedDate string
 }
 
 // UnmarshalJSON reads the camelCase, mostly-strings shape of tasks.task.*
@@ -101,6 +109,8 @@ func (t *Task) UnmarshalJSON(b []byte) error {
 		CreatedDate   flexString `json:"createdDate"`
 		XMLID         flexString `json:"xmlId"`
 		ChatID        ID         `json:"chatId"`
+		ClosedDate    flexString `json:"closedDate"`
+		ChangedDate   flexString `json:"changedDate"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -110,13 +120,14 @@ func (t *Task) UnmarshalJSON(b []byte) error {
 		Status: int(w.Status.int64()), ResponsibleID: int64(w.ResponsibleID),
 		CreatedBy: int64(w.CreatedBy), CreatedDate: string(w.CreatedDate),
 		XMLID: string(w.XMLID), ChatID: int64(w.ChatID),
+		ClosedDate: string(w.ClosedDate), ChangedDate: string(w.ChangedDate),
 	}
 	return nil
 }
 
 // taskSelect is always sent: without select the portal picks for us (§2.2).
 var taskSelect = []string{"ID", "TITLE", "DESCRIPTION", "STATUS", "RESPONSIBLE_ID",
-	"CREATED_BY", "CREATED_DATE", "XML_ID", "CHAT_ID"}
+	"CREATED_BY", "CREATED_DATE", "XML_ID", "CHAT_ID", "CLOSED_DATE", "CHANGED_DATE"}
 
 // AddTask creates a task and returns its id. Not retried on an unknown
 // outcome: see ErrAmbiguous and FindTasks.

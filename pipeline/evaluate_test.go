@@ -162,3 +162,25 @@ func TestTagNeedsProvenSender(t *testing.T) {
 		}
 	}
 }
+
+// explain names the follow-up policies, and a reply that only thanks.
+func TestExplainFollowUp(t *testing.T) {
+	c := rules.Defaults()
+	var b strings.Builder
+	explainFollowUp(&c, &mailparse.Message{Text: "Большое спасибо!"}, rules.Decision{Task: rules.TaskComment}, &b)
+	if !strings.Contains(b.String(), "comment-thanks") {
+		t.Errorf("thanks: %q", b.String())
+	}
+	b.Reset()
+	explainFollowUp(&c, &mailparse.Message{Text: "Опять сломалось"}, rules.Decision{Task: rules.TaskComment}, &b)
+	for _, r := range []string{"comment-renewed", "new-task-after-closed", "new-task-after-deleted", "336h"} {
+		if !strings.Contains(b.String(), r) {
+			t.Errorf("no %s in %q", r, b.String())
+		}
+	}
+	b.Reset()
+	explainFollowUp(&c, &mailparse.Message{Text: "x"}, rules.Decision{Task: rules.TaskCreate}, &b)
+	if b.Len() != 0 {
+		t.Errorf("new thread: %q", b.String())
+	}
+}

@@ -97,6 +97,7 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 		task += " (but [bitrix] webhook_url is not set)"
 	}
 	fmt.Fprintf(w, "task:        %s\n", task)
+	explainFollowUp(c, pm, d, w)
 	reply := "no (" + d.Reason + ")"
 	if d.AutoReply {
 		reply = "yes"

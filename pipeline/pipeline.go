@@ -63,6 +63,9 @@ type Pipeline struct {
 // when the templates or contacts do not load.
 func New(cfg *rules.Holder, st *store.Store, r *queue.Runner, log *slog.Logger, tasks Tasks) (*Pipeline, error) {
 	p := &Pipeline{Cfg: cfg, Store: st, Runner: r, Log: log, Tasks: tasks}
+	if a, ok := tasks.(acker); ok && tasks != nil {
+		a.SetAck(p.ackNewTask)
+	}
 	if err := p.Reload(cfg.Get()); err != nil {
 		return nil, err
 	}

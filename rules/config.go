@@ -219,6 +219,25 @@ type Bitrix struct {
 	// Burst is the portal's leaky-bucket size: requests that may go at
 	// once before the client paces at rate_per_second (50; enterprise 250).
 	Burst int `toml:"burst"`
+
+	BitrixIssue11
+}
+
+// BitrixIssue11 are the [bitrix] keys of files without setup, closed
+// tasks and the CRM organisation (issue 11); embedded so the keys stay
+// flat under [bitrix].
+type BitrixIssue11 struct {
+	// FolderName is the Drive folder in the webhook user's own storage
+	// that files go to when folder_id is 0 (one subfolder per month).
+	FolderName string `toml:"folder_name"`
+	// ReopenWithin: a follow-up on a task completed or deferred less than
+	// this ago renews it; later, a new task linked to the old one is made.
+	ReopenWithin Duration `toml:"reopen_within"`
+	// ThanksWords: a short follow-up without files made of thanks only
+	// is a comment that renews nothing.
+	ThanksWords []string `toml:"thanks_words"`
+	// CreateContacts makes an unknown (verified) sender a CRM contact.
+	CreateContacts bool `toml:"create_contacts"`
 }
 
 // Auth is sender authentication before auto-replying.
@@ -275,7 +294,9 @@ func Defaults() Config {
 		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 32, PortalWorkers: 64},
 		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, MaxPerClient: 20, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
 		Bitrix: Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, Burst: 50, TitleFallback: "(без темы)", ActiveDays: 14,
-			MaxFiles: 50, MaxFilesBytes: 100 << 20},
+			MaxFiles: 50, MaxFilesBytes: 100 << 20,
+			BitrixIssue11: BitrixIssue11{FolderName: "supportgate", ReopenWithin: Duration(14 * 24 * time.Hour),
+				ThanksWords: []string{"спасибо", "благодарю", "thank you", "thanks", "thx"}}},
 		Auth:    Auth{Autoreply: "not-fail", Timeout: Duration(3 * time.Second)},
 		Log:     Log{Format: "json", Level: "info"},
 		Console: Console{Listen: "127.0.0.1:8026", KeepDays: 30},

@@ -238,6 +238,7 @@ func (c *Config) Validate() []error {
 		checkFile("dkim.key_file", c.DKIM.KeyFile)
 	}
 	c.validateHostile(add, checkHostPort, checkFile)
+	c.validateIssue11(add)
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		add("log.format", "must be \"json\" or \"text\", not %q", c.Log.Format)
 	}

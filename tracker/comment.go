@@ -33,6 +33,23 @@ type commentData struct {
 	// Warning goes first in the comment (a sender that failed
 	// authentication but named the thread's Message-ID).
 	Warning string `json:"warning,omitempty"`
+	followUp
+}
+
+// followUp is what the task's state made of the follow-up (closed.go,
+// chatpost.go): the policy once decided, and its steps done.
+type followUp struct {
+	Policy   string `json:"policy,omitempty"`
+	Status   int    `json:"status,omitempty"`    // the task's status when decided
+	Renewed  bool   `json:"renewed,omitempty"`   // the renew step is done
+	Closed   bool   `json:"closed,omitempty"`    // NewTask follows a closed task
+	NoParent bool   `json:"no_parent,omitempty"` // the portal refused PARENT_ID
+	Chat     int64  `json:"chat,omitempty"`      // the task's chat (new card)
+	// Posts are the chat messages we made (text, then one per file);
+	// Posted counts the files done.
+	Posts  []int64 `json:"posts,omitempty"`
+	Posted int     `json:"posted,omitempty"`
+	Noted  bool    `json:"noted,omitempty"` // the line naming files not posted is sent
 }
 
 // waitForTask is how long a comment waits for the thread's task job
@@ -49,7 +66,10 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return err
 	}
 	if d.CommentID != 0 {
-		return commented(d.Task, d.CommentID)
+		if err := t.renew(ctx, c, &d, save); err != nil {
+			return err
+		}
+		return commented(d.Task, d.CommentID, d.Posts...)
 	}
 	if d.NewTask == nil && d.Task == 0 {
 		if th.TaskID == 0 {
@@ -72,6 +92,20 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return err
 	}
 	cfg := t.cfg.Get()
+	if d.NewTask == nil && d.Policy == "" {
+		if err := t.decidePolicy(ctx, c, cfg, m, &d); err != nil {
+			return err
+		}
+		if err := save(); err != nil {
+			return err
+		}
+		if err := t.cacheChat(th, d.Task, d.Chat); err != nil {
+			return err
+		}
+	}
+	if d.NewTask == nil && d.Chat != 0 {
+		return t.postToChat(ctx, c, cfg, th, m, &d, save)
+	}
 	if err := t.upload(ctx, c, cfg, m, false, &d.uploads, save); err != nil {
 		return err
 	}
@@ -79,14 +113,15 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return t.replaceTask(ctx, c, th, m, &d, save)
 	}
 
-	text := warningLine(d.Warning) + "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
+	text := t.commentText(m, &d)
 	if d.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			text += "\n\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
+			text += "\n\n[I]Вложения не загружены в Диск (" + noFolderReason(&d.uploads) + "): " +
 				escapeBBCode(strings.Join(names, ", ")) + ".[/I]"
 		}
 	}
 	text += strings.TrimRight(skippedNote(&d.uploads), "\n")
+	text += strings.TrimRight(refusedNote(&d.uploads), "\n")
 	hash := textHash(text)
 	if !d.Sent.IsZero() {
 		id, err := t.findComment(ctx, c, d.Task, th.ChatID, hash, d.Sent)
@@ -97,6 +132,9 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 			t.log.Info("found the comment an earlier attempt made", "task", d.Task, "comment", id)
 			d.CommentID = id
 			if err := save(); err != nil {
+				return err
+			}
+			if err := t.renew(ctx, c, &d, save); err != nil {
 				return err
 			}
 			return commented(d.Task, id)
@@ -127,14 +165,36 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 	if err := save(); err != nil {
 		return err
 	}
-	t.log.Info("bitrix24 comment added", "thread", th.ID, "task", d.Task, "comment", id, "files", len(d.Files))
+	t.log.Info("bitrix24 comment added", "thread", th.ID, "task", d.Task, "comment", id, "files", len(d.Files), "reason", d.Policy)
+	if err := t.renew(ctx, c, &d, save); err != nil {
+		return err
+	}
 	return commented(d.Task, id)
 }
 
-// commented finishes a comment job: our own comment is marked handled so
-// its ONTASKCOMMENTADD is not mailed back to the customer.
-func commented(task, id int64) error {
+// commentText is the comment of a follow-up: the warning, whether the
+// task was renewed for it, the sender and the new text.
+func (t *Tracker) commentText(m *inMail, d *commentData) string {
+	text := warningLine(d.Warning)
+	if d.Policy == PolicyRenewed {
+		text += renewedNote
+	}
+	return text + "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
+}
+
+// commented finishes a comment job: our own comment (or, in the new card,
+// our chat messages by id) is marked handled so its ONTASKCOMMENTADD is
+// not mailed back to the customer.
+func commented(task, id int64, chatMsgs ...int64) error {
 	return queue.Then(func(tx *bolt.Tx) error {
+		for _, mid := range chatMsgs {
+			if _, err := store.Seen(tx, handledKey(task, 'm', mid)); err != nil {
+				return err
+			}
+		}
+		if id == 0 {
+			return nil
+		}
 		_, err := store.Seen(tx, handledKey(task, 'c', id))
 		return err
 	})
@@ -154,8 +214,24 @@ func (t *Tracker) replaceTask(ctx context.Context, c *bitrix.Client, th *store.T
 	if d.OldTask != 0 {
 		note = fmt.Sprintf("Задача #%d по этой переписке удалена; переписка продолжается здесь.", d.OldTask)
 	}
+	if d.Closed {
+		note = closedNote(c, d)
+	}
 	f := t.taskFields(cfg, th, m, &d.uploads, note)
+	if d.Closed && !d.NoParent {
+		f.ParentID = d.OldTask
+	}
 	id, err := t.createTask(ctx, c, cfg, th, f, d.NewTask, d.OldTask == 0, save)
+	if err != nil && f.ParentID != 0 && isParentRefused(err) {
+		// The portal would not link the old task: a link line instead.
+		t.log.Warn("PARENT_ID refused; the new task links the old one in its text", "old_task", d.OldTask, "err", err)
+		d.NoParent = true
+		if err := save(); err != nil {
+			return err
+		}
+		f = t.taskFields(cfg, th, m, &d.uploads, closedNote(c, d))
+		id, err = t.createTask(ctx, c, cfg, th, f, d.NewTask, false, save)
+	}
 	if err != nil {
 		return err
 	}
@@ -171,7 +247,16 @@ func (t *Tracker) replaceTask(ctx context.Context, c *bitrix.Client, th *store.T
 		}
 		return queue.Later(0, "task found; adding the comment")
 	}
-	return t.taskMade(ctx, c, th.ID, id, d.NewTask.Chat, d.NewTask.ChatKnown)
+	var ack func(tx *bolt.Tx) error
+	if d.Closed && t.ack != nil {
+		// The customer wrote to a closed task and got a new one: the
+		// acknowledgement again, naming it (the thread moves in the same
+		// transaction).
+		msgID := m.id
+		ack = func(tx *bolt.Tx) error { return t.ack(tx, th.ID, msgID, m.msg) }
+	}
+	t.log.Info("follow-up made a new task", "thread", th.ID, "task", id, "old_task", d.OldTask, "reason", d.Policy)
+	return t.taskMade(ctx, c, th.ID, id, d.NewTask.Chat, d.NewTask.ChatKnown, ack)
 }
 
 func textHash(s string) string {

@@ -21,6 +21,7 @@ import (
 // for its text, its attachments kept as references into the spool (not
 // in memory: uploads stream them, issue 14).
 type inMail struct {
+	id   string // the message's queue id
 	msg  *mailparse.Message
 	size int64                    // the whole message, for the .eml
 	open func() (bodyFile, error) // the raw message, again
@@ -52,7 +53,7 @@ func (t *Tracker) loadMail(j *store.Job) (*inMail, error) {
 	if pm == nil {
 		return nil, queue.Permanent(fmt.Errorf("message %s: %v", j.MsgID, err))
 	}
-	return &inMail{msg: pm, size: size, open: open}, nil
+	return &inMail{id: j.MsgID, msg: pm, size: size, open: open}, nil
 }
 
 // readBody is the whole message (tests).

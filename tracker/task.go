@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -35,6 +36,16 @@ type uploads struct {
 	// Skipped are the attachments over [bitrix] max_files or
 	// max_files_bytes: named in the text, not uploaded.
 	Skipped []string `json:"skipped,omitempty"`
+	// Refused are the files the portal would not take (rights, size),
+	// NoFolderWhy why no folder could be had: named in the text.
+	Refused     []refusedFile `json:"refused,omitempty"`
+	NoFolderWhy string        `json:"no_folder_why,omitempty"`
+}
+
+// refusedFile is a file the portal refused, and its reason.
+type refusedFile struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 func (u uploads) refs() []string {
@@ -59,10 +70,14 @@ type creation struct {
 	// Other: the task was found before we sent anything, so another
 	// job made it (and this job's text is not in it).
 	Other bool `json:"other,omitempty"`
+	// Exclude is a task with the thread's marker that is not the one
+	// being made (the closed task a new one follows).
+	Exclude int64 `json:"exclude,omitempty"`
 	// Chat is the task's chat id when tasks.task.add's answer had one
 	// (ChatKnown): no tasks.task.get is then needed for it.
 	Chat      int64 `json:"chat,omitempty"`
 	ChatKnown bool  `json:"chat_known,omitempty"`
+	crmProgress
 }
 
 // taskData is the Data of a "task" job.
@@ -129,14 +144,27 @@ func (t *Tracker) begin(j *store.Job, d any, thread func() string) (*bitrix.Clie
 // taskMade records the thread's task at once (the auto-reply waits for
 // it), then its chat id (asked for unless the add's answer had it), and
 // finishes the job.
-func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID, chat int64, chatKnown bool) error {
+func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID string, taskID, chat int64, chatKnown bool, more ...func(*bolt.Tx) error) error {
+	final := func(tx *bolt.Tx) error {
+		if err := setTask(tx, threadID, taskID, chat); err != nil {
+			return err
+		}
+		for _, fn := range more {
+			if fn != nil {
+				if err := fn(tx); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	if chatKnown {
 		t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
 		// The waiting reply gets the id now; the record comes with the
 		// job's last transaction (a retry would find this same task by
 		// its marker).
 		t.taskReady(threadID, taskID)
-		return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+		return queue.Then(final)
 	}
 	if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, 0) }); err != nil {
 		return err
@@ -152,7 +180,7 @@ func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID strin
 		chat = task.ChatID
 	}
 	t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
-	return queue.Then(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) })
+	return queue.Then(final)
 }
 
 // thread reads a thread; a job whose thread is gone is permanent.
@@ -185,9 +213,15 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 	if u.Done {
 		return nil
 	}
-	folder := cfg.Bitrix.FolderID
-	if folder <= 0 {
-		u.Done, u.NoFolder = true, true
+	folder, err := t.uploadFolder(ctx, c, cfg, time.Now())
+	if err != nil {
+		if !errors.Is(err, errNoStorage) && !bitrix.IsRefused(err) {
+			return err
+		}
+		// No Drive for us (no disk scope, no storage): the task matters
+		// more than its files, which stay in the mailbox.
+		t.log.Warn("no Drive folder for files; the task names them", "err", err)
+		u.Done, u.NoFolder, u.NoFolderWhy = true, true, err.Error()
 		return save()
 	}
 	files, skipped, err := m.files(withEML, fileCaps{files: cfg.Bitrix.MaxFiles, bytes: cfg.Bitrix.MaxFilesBytes})
@@ -198,6 +232,17 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 	for u.Next < len(files) {
 		f := files[u.Next]
 		id, err := c.UploadFileFrom(ctx, folder, f.name, f.size, f.open)
+		if bitrix.IsRefused(err) {
+			// Refused for rights or size: named in the task, never
+			// lost with it.
+			t.log.Warn("file refused by the portal; named in the task", "file", f.name, "err", err)
+			u.Refused = append(u.Refused, refusedFile{Name: f.name, Reason: refusalReason(err)})
+			u.Next++
+			if err := save(); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			// An ambiguous upload may leave a stray copy on Drive if
 			// retried; that is clutter, not harm, so it is retried.
@@ -273,11 +318,12 @@ func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *
 	}
 	if u.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			b.WriteString("\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
+			b.WriteString("\n[I]Вложения не загружены в Диск (" + noFolderReason(u) + "): " +
 				escapeBBCode(strings.Join(names, ", ")) + ". Они есть в письме в почтовом ящике.[/I]\n")
 		}
 	}
 	b.WriteString(skippedNote(u))
+	b.WriteString(refusedNote(u))
 	b.WriteString("\n" + Marker(th.ID))
 
 	f := bitrix.TaskFields{
@@ -322,9 +368,13 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 			return 0, err
 		}
 	}
+	if err := t.crmExtras(ctx, c, cfg, th, cr, save); err != nil {
+		return 0, err
+	}
 	if cr.Contact > 0 {
 		f.CRM = append(f.CRM, "C_"+strconv.FormatInt(cr.Contact, 10))
 	}
+	f = withCompany(f, cr)
 	if !cr.Sent.IsZero() || lookFirst {
 		since := cr.Sent
 		if lookFirst && !th.Created.IsZero() && (since.IsZero() || th.Created.Before(since)) {
@@ -333,7 +383,7 @@ func (t *Tracker) createTask(ctx context.Context, c *bitrix.Client, cfg *rules.C
 		if since.IsZero() {
 			since = time.Now().Add(-time.Hour)
 		}
-		id, err := t.findTask(ctx, c, th.ID, since)
+		id, err := t.findTask(ctx, c, th.ID, since, cr.Exclude)
 		if err != nil {
 			return 0, err
 		}
@@ -366,7 +416,7 @@ const findSlack = 15 * time.Minute
 // the webhook's user: XML_ID or the marker line in the description. The
 // filter is kept to documented keys (CREATED_BY, >=CREATED_DATE); the
 // marker is checked here.
-func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID string, since time.Time) (int64, error) {
+func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID string, since time.Time, exclude int64) (int64, error) {
 	me, err := c.CurrentUser(ctx)
 	if err != nil {
 		return 0, remoteErr("user.current", err)
@@ -381,7 +431,7 @@ func (t *Tracker) findTask(ctx context.Context, c *bitrix.Client, threadID strin
 	}
 	mark := Marker(threadID)
 	for _, tk := range tasks { // oldest first
-		if tk.XMLID == mark || hasMarkerLine(tk.Description, mark) {
+		if tk.ID != exclude && (tk.XMLID == mark || hasMarkerLine(tk.Description, mark)) {
 			return tk.ID, nil
 		}
 	}

@@ -65,6 +65,8 @@ type Tracker struct {
 	token  string // the outgoing webhook's application token
 
 	waitMu   sync.Mutex
+	diskMu   sync.Mutex              // makes the Drive folder for files once (folder.go)
+	ack      Ack                     // the acknowledgement of a new task after a closed one (closed.go)
 	waiters  map[string][]chan int64 // thread id → auto-replies waiting for its task
 	comments map[string][]uint64     // thread id → comment jobs waiting for its task
 

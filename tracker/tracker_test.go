@@ -79,8 +79,11 @@ func TestTaskFromMessage(t *testing.T) {
 	}
 }
 
+// No folder_id and no Drive for the webhook (the disk scope missing): the
+// task is made and names the files.
 func TestTaskWithoutFolder(t *testing.T) {
 	e := newEnv(t, func(c *rules.Config) { c.Bitrix.FolderID = 0 }, bitrix.Options{})
+	e.portal.FailNext("disk.storage.getlist", 403, "ACCESS_DENIED")
 	raw := buildMail("anna@customer.test", "", "m1@customer.test", "", "текст", file{"a.pdf", "application/pdf", pdf})
 	e.newThread(raw, "anna@customer.test", "")
 	e.idle()
@@ -88,7 +91,7 @@ func TestTaskWithoutFolder(t *testing.T) {
 	if len(tasks) != 1 || len(tasks[0].Files) != 0 || len(e.portal.CallsTo("disk.folder.uploadfile")) != 0 {
 		t.Fatalf("tasks %+v", tasks)
 	}
-	if tasks[0].Title != "(без темы)" || !strings.Contains(tasks[0].Description, "folder_id не задан): a.pdf") {
+	if tasks[0].Title != "(без темы)" || !strings.Contains(tasks[0].Description, "нет папки на Диске") || !strings.Contains(tasks[0].Description, "a.pdf") {
 		t.Errorf("title %q description:\n%s", tasks[0].Title, tasks[0].Description)
 	}
 }
@@ -367,7 +370,7 @@ func TestLostEventReconciledOnce(t *testing.T) {
 func TestFirstReconcileMailsNoHistory(t *testing.T) {
 	e := newEnv(t, nil, bitrix.Options{})
 	// A thread whose task predates the tracker: it has history.
-	task := e.portal.CreateTask(bitrixtest.Task{Title: "старая", ResponsibleID: e.portal.UserID()})
+	task := e.portal.CreateTask(bitrixtest.Task{Title: "старая", ResponsibleID: e.portal.UserID(), NewCard: true})
 	e.portal.AddSpecialistComment(task, 7, "старый ответ 1", nil)
 	e.portal.AddSpecialistComment(task, 8, "старый ответ 2", nil)
 	tk, _ := e.portal.Task(task)
@@ -405,6 +408,7 @@ func TestFirstReconcileMailsNoHistory(t *testing.T) {
 
 func TestNewCardChatEvent(t *testing.T) {
 	e := newEnv(t, nil, bitrix.Options{})
+	e.portal.SetNewCard(true)
 	_, task := e.started()
 	e.portal.AddUser(7, "Иван Сидоров", "ivan@corp.test")
 	msg := e.portal.AddChatMessage(task, 7, "ответ в чате", []bitrixtest.Upload{{Name: "лог.txt", Data: []byte("log")}})

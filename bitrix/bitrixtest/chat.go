@@ -22,10 +22,8 @@ func chatOf(c *call) (int64, *apiError) {
 	if !strings.HasPrefix(s, "chat") || !ok {
 		return 0, &apiError{400, "ACCESS_ERROR", "You do not have access to the specified dialog"}
 	}
-	for _, t := range c.p.tasks {
-		if t.ChatID == id {
-			return id, nil
-		}
+	if c.p.hasChat(id) {
+		return id, nil
 	}
 	return 0, &apiError{400, "ACCESS_ERROR", "You do not have access to the specified dialog"}
 }

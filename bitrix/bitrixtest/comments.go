@@ -73,6 +73,12 @@ func commentAdd(c *call) (any, *apiError) {
 			return nil, err
 		}
 	}
+	if t.NewCard {
+		// The new card keeps the method for old integrations: the text
+		// becomes a chat message, the files field is not for this card
+		// and is lost (§3.2).
+		return c.p.storeChat(t.ChatID, author, msg, nil), nil
+	}
 	id := c.p.storeComment(t.ID, author, msg, files)
 	return id, nil // an int, unlike task ids (§8)
 }

@@ -50,6 +50,14 @@ func crmFindByComm(c *call) (any, *apiError) {
 	return map[string]any{"CONTACT": ids}, nil
 }
 
+// companyID: the portal sends null for a contact without a company.
+func companyID(id int64) any {
+	if id <= 0 {
+		return nil
+	}
+	return strconvI(id)
+}
+
 func crmContactGet(c *call) (any, *apiError) {
 	v, _ := c.params.getFold("id")
 	id, ok := toInt(v)
@@ -69,5 +77,6 @@ func crmContactGet(c *call) (any, *apiError) {
 		hasEmail = "Y"
 	}
 	return map[string]any{"ID": strconvI(id), "NAME": ct.Name, "SECOND_NAME": nil, "LAST_NAME": ct.LastName,
-		"HAS_EMAIL": hasEmail, "ASSIGNED_BY_ID": strconvI(c.p.userID), "EMAIL": emails}, nil
+		"HAS_EMAIL": hasEmail, "ASSIGNED_BY_ID": strconvI(c.p.userID), "EMAIL": emails,
+		"COMPANY_ID": companyID(ct.CompanyID), "SOURCE_ID": ct.SourceID}, nil
 }

@@ -15,7 +15,7 @@ func init() {
 func diskUpload(c *call) (any, *apiError) {
 	v, ok := c.params.getFold("id")
 	folder, _ := toInt(v)
-	if !ok || folder != c.p.folder {
+	if !ok || !c.p.folderOK(folder) {
 		s, _ := toString(v)
 		return nil, &apiError{400, "ERROR_NOT_FOUND", "Could not find entity with id `" + s + "`"}
 	}
@@ -34,6 +34,9 @@ func diskUpload(c *call) (any, *apiError) {
 	}
 	if strings.TrimSpace(name) == "" {
 		return nil, &apiError{400, "DISK_BASE_SERVICE_22001", "Name is required"}
+	}
+	if e, ok := c.p.refuseUpload[strings.ToLower(name)]; ok {
+		return nil, &e
 	}
 	b64, _ := toString(vals[1])
 	raw, err := base64.StdEncoding.DecodeString(b64)

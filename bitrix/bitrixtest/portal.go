@@ -53,8 +53,9 @@ type Portal struct {
 	files       map[int64]*File
 	attachments map[int64]int64 // attachment id → Drive object id
 	contacts    map[int64]*Contact
-	seq         map[string]int64
-	calls       []Call
+	issue11
+	seq   map[string]int64
+	calls []Call
 
 	// failure injection
 	throttle      int
@@ -126,6 +127,7 @@ func build(o Options) *Portal {
 		files:         map[int64]*File{},
 		attachments:   map[int64]int64{},
 		contacts:      map[int64]*Contact{},
+		issue11:       newIssue11(o.UserID),
 		seq:           map[string]int64{"task": 100, "comment": 3000, "msg": 80000, "file": 9000, "attach": 900, "contact": 40},
 		fails:         map[string][]failure{},
 		stalls:        map[string][]stallMode{},

@@ -34,6 +34,12 @@ type Task struct {
 	XMLID         string         //
 	Fields        map[string]any // every other field sent (UF_*, DEADLINE, ...)
 	CreatedDate   time.Time
+	ClosedDate    time.Time // when completed (zero: never)
+	// NewCard: the task has the new card (tasks ≥ 25.700.0, §3.2): a
+	// chat (ChatID) where comments live, and task.commentitem.add drops
+	// its files. Legacy-card tasks have no chat (ChatID 0). A task made
+	// through REST takes the portal's default (SetNewCard).
+	NewCard bool
 }
 
 // Comment is an old-card task comment.
@@ -77,6 +83,8 @@ type Contact struct {
 	ID             int64
 	Name, LastName string
 	Emails         []string
+	CompanyID      int64
+	SourceID       string
 }
 
 func cloneTask(t *Task) Task {
@@ -131,7 +139,7 @@ func (p *Portal) storeTask(t *Task) int64 {
 	if t.ID == 0 {
 		t.ID = p.next("task")
 	}
-	if t.ChatID == 0 {
+	if t.NewCard && t.ChatID == 0 {
 		t.ChatID = t.ID + 5000
 	}
 	if t.CreatedDate.IsZero() {

@@ -34,7 +34,12 @@ func (p *Portal) taskJSON(t *Task, sel []string) map[string]any {
 		"groupId": str(t.GroupID), "deadline": nil, "createdDate": t.CreatedDate.Format(isoTime),
 		"descriptionInBbcode": "Y", "xmlId": xml, "auditors": auditors, "accomplices": []string{},
 		"group": []any{}, "newCommentsCount": 0, "chatId": t.ChatID, "creator": creator,
-		"action": map[string]bool{"edit": true, "complete": true},
+		"action":     map[string]bool{"edit": true, "complete": true},
+		"closedDate": nil, "changedDate": t.CreatedDate.Format(isoTime),
+	}
+	if !t.ClosedDate.IsZero() {
+		m["closedDate"] = t.ClosedDate.Format(isoTime)
+		m["changedDate"] = t.ClosedDate.Format(isoTime)
 	}
 	wantUF := false
 	for _, s := range sel {

@@ -31,9 +31,15 @@ func taskAdd(c *call) (any, *apiError) {
 	if !ok || !isMap || len(f.keys) == 0 {
 		return nil, missing("fields")
 	}
-	t := &Task{Priority: 1, Fields: map[string]any{}}
+	t := &Task{Priority: 1, Fields: map[string]any{}, NewCard: c.p.newCard}
 	if err := c.p.applyTaskFields(t, f, true); err != nil {
 		return nil, err
+	}
+	if pv, ok := t.Fields["PARENT_ID"]; ok {
+		pid, _ := toInt(pv)
+		if _, exists := c.p.tasks[pid]; c.p.refuseParent || !exists {
+			return nil, errCore("Parent task not found or not accessible (PARENT_ID " + strconvI(pid) + ")")
+		}
 	}
 	c.p.storeTask(t)
 	return map[string]any{"task": c.p.taskJSON(t, nil)}, nil

@@ -80,6 +80,11 @@ func checkBitrix(cfg *rules.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "bitrix: webhook %s answers user.current\n", rules.RedactURL(cfg.Bitrix.WebhookURL))
+	if where, err := tr.FilesTarget(ctx); err != nil {
+		fmt.Fprintf(stdout, "bitrix: files: WARNING: no Drive folder (%v): attachments will only be named in tasks\n", err)
+	} else {
+		fmt.Fprintf(stdout, "bitrix: files go to %s\n", where)
+	}
 	return nil
 }
 
@@ -92,9 +97,6 @@ func warnings(cfg *rules.Config) []string {
 	}
 	if cfg.Upstream.Notify == "" {
 		out = append(out, "upstream.notify is empty: a forward_to the mailbox server refuses holds mail with only a log line to say so (set an admin address)")
-	}
-	if b.WebhookURL != "" && b.FolderID == 0 {
-		out = append(out, "bitrix.folder_id is 0: attachments are not uploaded to Bitrix24")
 	}
 	return out
 }
