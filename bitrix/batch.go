@@ -101,6 +101,7 @@ type batcher struct {
 	seq     uint64
 	running bool
 	full    chan struct{}
+	pacing  *waiter // the pacer wait of the batch being formed
 
 	// Stats, for metrics: requests sent, sub-calls in them.
 	sizes func(n int)
@@ -122,6 +123,9 @@ func (b *batcher) do(ctx context.Context, method, query string, k kind) (*envelo
 	p.seq = b.seq
 	b.queue = append(b.queue, p)
 	n := len(b.queue)
+	if b.pacing != nil && p.prio < b.pacing.prio {
+		b.c.lim.raise(b.pacing, p.prio)
+	}
 	if !b.running {
 		b.running = true
 		go b.loop()
@@ -175,7 +179,17 @@ func (b *batcher) loop() {
 			}
 			t.Stop()
 		}
-		_ = b.c.lim.wait(context.Background())
+		// The batch waits for the pacer at the priority of its most
+		// urgent call, so a specialist's answer is not queued behind
+		// uploads of new tasks (which cannot be batched).
+		w := &waiter{prio: b.urgent()}
+		b.mu.Lock()
+		b.pacing = w
+		b.mu.Unlock()
+		_ = b.c.lim.await(context.Background(), w)
+		b.mu.Lock()
+		b.pacing = nil
+		b.mu.Unlock()
 		b.inflight <- struct{}{}
 		b.mu.Lock()
 		slices.SortStableFunc(b.queue, func(x, y *pending) int {
@@ -216,6 +230,17 @@ func (b *batcher) loop() {
 			b.send(take)
 		}()
 	}
+}
+
+// urgent is the priority of the most urgent call waiting.
+func (b *batcher) urgent() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := PriorityBackground
+	for _, q := range b.queue {
+		p = min(p, q.prio)
+	}
+	return p
 }
 
 // answer hands a call's result to its caller and to those sharing it.
