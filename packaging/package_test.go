@@ -351,6 +351,14 @@ func serveAsUser(t *testing.T, uid, gid uint32) {
 	cfg := string(text)
 	cfg = strings.Replace(cfg, `listen = "127.0.0.1:2525"`, `listen = "`+smtpAddr+`"`, 1)
 	cfg = strings.Replace(cfg, `listen = "127.0.0.1:8025"`, `listen = "`+httpAddr+`"`, 1)
+	// The console too: 8026 may be taken (another test, a running demo).
+	if consoleAddr := freePort(t); strings.Contains(cfg, `listen = "127.0.0.1:8026"`) {
+		cfg = strings.Replace(cfg, `listen = "127.0.0.1:8026"`, `listen = "`+consoleAddr+`"`, 1)
+	} else if !strings.Contains(cfg, "\n[console]") {
+		cfg += "\n[console]\nlisten = \"" + consoleAddr + "\"\n"
+	} else {
+		t.Fatal("the shipped config has a [console] block without the default listen line: move it to a free port here")
+	}
 	cfg = strings.Replace(cfg, `template = "templates/`, `template = "/etc/supportgate/templates/`, 1)
 	cfg = strings.Replace(cfg, `file = "contacts.csv"`, `file = "/etc/supportgate/contacts.csv"`, 1)
 	dir, err := os.MkdirTemp("", "supportgate-serve-")
