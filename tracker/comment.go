@@ -79,14 +79,15 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return t.replaceTask(ctx, c, th, m, &d, save)
 	}
 
-	text := warningLine(d.Warning) + "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
+	lang := threadLang(cfg, th)
+	text := warningLine(d.Warning) + word(lang, "from") + escapeBBCode(m.sender()) + "\n\n" + m.newText()
 	if d.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			text += "\n\n[I]Вложения не загружены в Диск (bitrix.folder_id не задан): " +
+			text += "\n\n[I]" + word(lang, "no_folder") +
 				escapeBBCode(strings.Join(names, ", ")) + ".[/I]"
 		}
 	}
-	text += strings.TrimRight(skippedNote(&d.uploads), "\n")
+	text += strings.TrimRight(skippedNote(&d.uploads, lang), "\n")
 	hash := textHash(text)
 	if !d.Sent.IsZero() {
 		id, err := t.findComment(ctx, c, d.Task, th.ChatID, hash, d.Sent)
