@@ -154,8 +154,12 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 	if ev.Auth.Result == rules.AuthFail && t.Warning == "" {
 		t.Warning = say(lang, "not_authenticated") + ev.Auth.Reason
 	}
+	isNew := t.ID == ""
 	if err := store.PutThread(tx, t); err != nil { // gives a new thread its id
 		return err
+	}
+	if isNew {
+		t.Created = p.now() // the task's DEADLINE counts from here (an injected clock in tests)
 	}
 	if err := store.AddID(tx, t, pm.MessageID, store.IDIncoming); err != nil {
 		return err
