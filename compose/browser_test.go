@@ -49,12 +49,13 @@ func TestLettersInBrowser(t *testing.T) {
 	pages := map[string]string{}
 	for _, lang := range []string{"ru", "en"} {
 		ack := TemplateData{Greeting: "Пётр Сидоров", Subject: long, TaskID: "1024", Team: map[string]string{"ru": "Служба поддержки", "en": "Support"}[lang],
-			Mailbox: "support@example.com", Language: lang, NextOpen: "в понедельник, 4 января, в 9:00", AnswerBy: "в понедельник, 4 января, в 13:00"}
+			Mailbox: "support@example.com", Language: lang, NextOpen: "в понедельник, 11 января, в 9:00", AnswerBy: "в понедельник, 11 января, в 13:00"}
 		if lang == "en" {
-			ack.NextOpen, ack.AnswerBy = "on Monday, 4 January, at 9:00", "on Monday, 4 January, at 13:00"
+			ack.NextOpen, ack.AnswerBy = "on Monday, 11 January, at 9:00", "on Monday, 11 January, at 13:00"
 		}
 		pages["ack-"+lang] = letterPage(t, "autoreply", lang, ack)
 		ack.InHours = true
+		ack.AnswerBy = map[string]string{"ru": "сегодня в 14:00", "en": "today at 14:00"}[lang]
 		pages["ack-inhours-"+lang] = letterPage(t, "autoreply", lang, ack)
 		n := ack
 		n.Specialist, n.Body = "Ольга Смирнова", htmlTemplateHTML(BBCodeToHTML(body))
