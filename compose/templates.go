@@ -198,10 +198,10 @@ func Load(subjectTmpl string, main, sig Source, lang string) (*Templates, error)
 		return nil, &LoadError{"subject", err}
 	}
 	if _, err := t.renderHTML(sample); err != nil {
-		return nil, &LoadError{"template", err}
+		return nil, &LoadError{renderWhich(err), err}
 	}
 	if _, err := t.renderText(sample); err != nil {
-		return nil, &LoadError{"template", err}
+		return nil, &LoadError{renderWhich(err), err}
 	}
 	// Literal srcs in the source must exist now; a src built by the
 	// template ({{...}}) is read when a reply is rendered. The
@@ -301,4 +301,12 @@ func (t *Templates) image(p string, fsys fs.FS) ([]byte, error) {
 		return nil, errors.New("no image folder")
 	}
 	return fs.ReadFile(fsys, p)
+}
+
+// renderWhich tells a failing signature from a failing main template.
+func renderWhich(err error) string {
+	if strings.Contains(err.Error(), `executing "signature"`) {
+		return "signature"
+	}
+	return "template"
 }
