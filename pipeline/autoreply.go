@@ -92,7 +92,7 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	data.Subject = subject
 	if t.TaskID != 0 {
 		data.TaskID = itoa(t.TaskID)
-		data.TaskURL = taskURL(c, t.TaskID)
+		data.TaskURL = taskURL(c, lb.S.ResponsibleID, t.TaskID)
 	}
 	now := p.now()
 	lb.Fill(&data, now)
@@ -134,11 +134,12 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 
 // taskURL links the task in the portal, from the webhook's host and the
 // responsible user's task path (the portal redirects to the right view).
-func taskURL(c *rules.Config, id int64) string {
+// An intranet page: only an internal mailbox's own template shows it.
+func taskURL(c *rules.Config, responsible, id int64) string {
 	u := c.Bitrix.WebhookURL
 	i := strings.Index(u, "/rest/")
 	if i < 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s/company/personal/user/%d/tasks/task/view/%d/", u[:i], c.Bitrix.ResponsibleID, id)
+	return fmt.Sprintf("%s/company/personal/user/%d/tasks/task/view/%d/", u[:i], responsible, id)
 }
