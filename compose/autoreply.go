@@ -59,6 +59,7 @@ func AutoReply(p ReplyParams) ([]byte, error) {
 		return nil, errors.New("compose: auto-reply From is not a plain address")
 	}
 	p.Data.Subject = EchoSubject(p.Data.Subject)
+	p.Data.defaults(p.From)
 	subject, err := p.Templates.renderSubject(p.Data)
 	if err != nil {
 		return nil, err
@@ -66,6 +67,10 @@ func AutoReply(p ReplyParams) ([]byte, error) {
 	// The template adds its words; still a sane length in all.
 	subject = cutRunes(subject, MaxEchoSubject+100)
 	body, err := p.Templates.renderHTML(p.Data)
+	if err != nil {
+		return nil, err
+	}
+	text, err := p.Templates.textOf(p.Data, body)
 	if err != nil {
 		return nil, err
 	}
@@ -109,18 +114,11 @@ func AutoReply(p ReplyParams) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAlternative(rw, htmlToText(body), body); err != nil {
+	if err := writeAlternative(rw, text, body); err != nil {
 		return nil, err
 	}
-	for _, img := range images {
-		var ih message.Header
-		ih.SetContentType(img.ctype, map[string]string{"name": img.filename})
-		ih.SetContentDisposition("inline", map[string]string{"filename": img.filename})
-		ih.Set("Content-Id", "<"+img.cid+">")
-		ih.Set("Content-Transfer-Encoding", "base64")
-		if err := writePart(rw, ih, img.data); err != nil {
-			return nil, err
-		}
+	if err := writeImages(rw, images); err != nil {
+		return nil, err
 	}
 	if err := rw.Close(); err != nil {
 		return nil, err
@@ -195,11 +193,19 @@ func htmlToText(h string) string {
 	t := html2text.HTML2TextWithOptions(h, html2text.WithUnixLineBreaks(), html2text.WithLinksInnerText())
 	// html2text keeps the template's indentation and newlines between
 	// tags as spaces; tidy lines and keep at most one blank line.
+	return tidyText(t)
+}
+
+// tidyText trims each line, drops leading blank lines and keeps at most
+// one blank line in a row.
+func tidyText(t string) string {
 	lines := strings.Split(t, "\n")
 	out := lines[:0]
 	blank := true // drops leading blank lines too
 	for _, l := range lines {
-		l = strings.TrimSpace(l)
+		if l != "-- " { // the signature delimiter keeps its space (RFC 3676 §4.3)
+			l = strings.TrimSpace(l)
+		}
 		if l == "" {
 			if blank {
 				continue
@@ -211,4 +217,36 @@ func htmlToText(h string) string {
 		out = append(out, l)
 	}
 	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
+}
+
+// defaults fills the mailbox's fields a caller left out: its name (else
+// the language's word for support), address and language.
+func (d *TemplateData) defaults(from mail.Address) {
+	if d.Language != "en" {
+		d.Language = "ru"
+	}
+	if d.Team == "" {
+		d.Team = cleanText(from.Name)
+	}
+	if d.Team == "" {
+		d.Team = map[string]string{"ru": "Служба поддержки", "en": "Support"}[d.Language]
+	}
+	if d.Mailbox == "" {
+		d.Mailbox = cleanAddr(from.Address)
+	}
+}
+
+// writeImages writes the inline image parts of a multipart/related.
+func writeImages(w *message.Writer, images []inlineImage) error {
+	for _, img := range images {
+		var ih message.Header
+		ih.SetContentType(img.ctype, map[string]string{"name": img.filename})
+		ih.SetContentDisposition("inline", map[string]string{"filename": img.filename})
+		ih.Set("Content-Id", "<"+img.cid+">")
+		ih.Set("Content-Transfer-Encoding", "base64")
+		if err := writePart(w, ih, img.data); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -133,10 +133,14 @@ func TestAutoReplyTree(t *testing.T) {
 	if !bytes.Contains(html.body, []byte(`src="cid:`+cid+`"`)) || bytes.Contains(html.body, []byte(`src="logo.png"`)) {
 		t.Errorf("html does not refer to cid:%s", cid)
 	}
-	for _, s := range []string{"Здравствуйте, Иван Петров!", "#123", "https://b24.example/task/123/"} {
+	for _, s := range []string{"Здравствуйте, Иван Петров!", "#123", "Служба поддержки"} {
 		if !bytes.Contains(html.body, []byte(s)) || !bytes.Contains(plain.body, []byte(s)) {
 			t.Errorf("%q missing from html or text:\n%s", s, plain.body)
 		}
+	}
+	// .TaskURL is an intranet page (issue 10): the defaults do not link it.
+	if bytes.Contains(html.body, []byte("b24.example")) || bytes.Contains(plain.body, []byte("b24.example")) {
+		t.Errorf("the default acknowledgement links the portal:\n%s", html.body)
 	}
 	if bytes.Contains(plain.body, []byte("<p")) || bytes.Contains(plain.body, []byte("<td")) || bytes.HasPrefix(plain.body, []byte(" ")) {
 		t.Errorf("plain text has markup:\n%s", plain.body)

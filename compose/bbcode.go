@@ -3,7 +3,10 @@ package compose
 import (
 	"html"
 	"net/url"
+	"strconv"
 	"strings"
+
+	xhtml "golang.org/x/net/html"
 )
 
 // BBCodeToHTML renders a Bitrix24 comment for the customer. Known tags:
@@ -226,4 +229,169 @@ func indexFold(s, needle string) int {
 		}
 	}
 	return -1
+}
+
+// BBCodeToText is the comment for the text/plain part: the same
+// rendering as BBCodeToHTML, written as text a mail client shows as it
+// is: list items as "• " (numbered lists "1. "), quotes as "> " lines,
+// links as "text (url)", code as it is.
+func BBCodeToText(s string) string { return fragmentText(BBCodeToHTML(s)) }
+
+// fragmentText turns BBCodeToHTML's output (a small, well-formed set of
+// tags) into text.
+func fragmentText(h string) string {
+	var w textOut
+	z := xhtml.NewTokenizer(strings.NewReader(h))
+	type list struct {
+		ordered bool
+		n       int
+	}
+	var lists []list
+	var hrefs []string
+	var linkText strings.Builder
+	inLink := 0
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			break
+		}
+		tok := z.Token()
+		switch tt {
+		case xhtml.TextToken:
+			if inLink > 0 {
+				linkText.WriteString(tok.Data)
+				continue
+			}
+			w.text(tok.Data, w.pre > 0)
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+			switch tok.Data {
+			case "br":
+				if !w.afterBlock { // a line break right after a list or quote is the block's
+					w.newline()
+				}
+				w.afterBlock = false
+			case "ul", "ol":
+				w.block()
+				lists = append(lists, list{ordered: tok.Data == "ol"})
+			case "li":
+				w.block()
+				mark := "• "
+				if n := len(lists); n > 0 && lists[n-1].ordered {
+					lists[n-1].n++
+					mark = strconv.Itoa(lists[n-1].n) + ". "
+				}
+				w.indent = strings.Repeat("  ", max(len(lists)-1, 0))
+				w.text(mark, true)
+			case "blockquote":
+				w.block()
+				w.quote++
+			case "pre":
+				w.block()
+				w.pre++
+			case "a":
+				href := ""
+				for _, a := range tok.Attr {
+					if a.Key == "href" {
+						href = a.Val
+					}
+				}
+				hrefs = append(hrefs, href)
+				inLink++
+				linkText.Reset()
+			}
+		case xhtml.EndTagToken:
+			switch tok.Data {
+			case "ul", "ol":
+				if len(lists) > 0 {
+					lists = lists[:len(lists)-1]
+				}
+				w.indent = ""
+				w.block()
+				w.afterBlock = true
+			case "li":
+				w.newline()
+			case "blockquote":
+				w.block()
+				if w.quote > 0 {
+					w.quote--
+				}
+				w.afterBlock = true
+			case "pre":
+				w.pre--
+				w.block()
+			case "a":
+				if inLink == 0 {
+					continue
+				}
+				inLink--
+				href := hrefs[len(hrefs)-1]
+				hrefs = hrefs[:len(hrefs)-1]
+				txt := linkText.String()
+				shown := strings.TrimPrefix(href, "mailto:")
+				switch {
+				case strings.TrimSpace(txt) == "" || txt == href || txt == shown:
+					w.text(shown, false)
+				default:
+					w.text(txt+" ("+shown+")", false)
+				}
+			}
+		}
+	}
+	return strings.TrimSpace(w.b.String())
+}
+
+// textOut writes lines with the quote prefix and list indent.
+type textOut struct {
+	b      strings.Builder
+	quote  int
+	pre    int
+	indent string
+	bol    bool // at the beginning of a line
+	// afterBlock: a list or quote just ended (its line is broken already)
+	afterBlock bool
+	blank      bool // the last line written was blank
+	any        bool
+}
+
+func (w *textOut) prefix() {
+	if w.bol || !w.any {
+		w.b.WriteString(strings.Repeat("> ", w.quote) + w.indent)
+		w.bol, w.any, w.blank = false, true, false
+	}
+}
+
+func (w *textOut) newline() {
+	if !w.any {
+		return
+	}
+	if w.bol {
+		w.blank = true
+	}
+	w.b.WriteString("\n")
+	w.bol = true
+}
+
+// block starts a block on a fresh line.
+func (w *textOut) block() {
+	if w.any && !w.bol {
+		w.newline()
+	}
+}
+
+func (w *textOut) text(s string, keep bool) {
+	if !keep {
+		// BBCodeToHTML writes "<br>\n": the line break is the <br>'s.
+		s = strings.ReplaceAll(s, "\n", "")
+	}
+	for i, line := range strings.Split(s, "\n") {
+		if i > 0 {
+			w.newline()
+		}
+		if line == "" {
+			continue
+		}
+		w.prefix()
+		w.afterBlock = false
+		w.b.WriteString(line)
+	}
 }

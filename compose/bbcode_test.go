@@ -88,3 +88,12 @@ func FuzzBBCodeToHTML(f *testing.F) {
 		checkBBOutput(t, in, BBCodeToHTML(in))
 	})
 }
+
+func TestBBCodeToText(t *testing.T) {
+	in := "Здравствуйте!\nСделайте так:\n[list=1][*]откройте [url=https://example.com/login]страницу входа[/url]\n[*]нажмите [b]«Забыли пароль»[/b][/list]\nЧто ещё проверить:\n[list][*]почту\n[*]папку «Спам»[/list][quote=Иван]У меня не работает\nвход[/quote]Пишите: [url]mailto:help@example.com[/url]"
+	got := BBCodeToText(in)
+	want := "Здравствуйте!\nСделайте так:\n1. откройте страницу входа (https://example.com/login)\n2. нажмите «Забыли пароль»\nЧто ещё проверить:\n• почту\n• папку «Спам»\n> Иван:\n> У меня не работает\n> вход\nПишите: help@example.com"
+	if got != want {
+		t.Errorf("text:\n%s\nwant:\n%s", got, want)
+	}
+}

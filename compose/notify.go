@@ -3,6 +3,7 @@ package compose
 import (
 	"bytes"
 	"errors"
+	htmltemplate "html/template"
 	"mime"
 	"net/mail"
 	"path"
@@ -16,9 +17,14 @@ import (
 type NotifyParams struct {
 	Hostname   string
 	Specialist string       // the comment author's name
-	Team       string       // shown after the name: "Anna (Support)"; default "Support"
+	Team       string       // the mailbox's name, after the specialist's: "Ольга Смирнова, Служба поддержки"
 	Mailbox    string       // the support address: From and Reply-To
 	To         mail.Address // the customer
+	// Language of the mailbox ("ru" default, "en"): the built-in
+	// template's words and the Team's default.
+	Language string
+	// Templates is the letter (NotifyTemplates); nil: the built-in one.
+	Templates *Templates
 
 	Subject string // the original subject, decoded
 	TaskID  string // added as " [#TaskID]" unless already there
@@ -44,10 +50,14 @@ type File struct {
 
 // Notification builds the mail and returns it with its Message-ID (no
 // brackets) for the thread store. It is a person's answer, so it carries
-// no Auto-Submitted: the customer's own responder may answer it.
+// no Auto-Submitted: the customer's own responder may answer it. The
+// comment is rendered into the letter's template (HTML and text, the
+// signature and the inline logo).
 //
 //	multipart/mixed (only with files)
-//	├─ multipart/alternative (text/plain, text/html)
+//	├─ multipart/related
+//	│  ├─ multipart/alternative (text/plain, text/html)
+//	│  └─ image/* (the logo, inline)
 //	└─ attachments
 func Notification(p NotifyParams) ([]byte, string, error) {
 	mbox := cleanAddr(p.Mailbox)
@@ -65,28 +75,46 @@ func Notification(p NotifyParams) ([]byte, string, error) {
 			return nil, "", err
 		}
 	}
-	team := cleanText(p.Team)
-	if team == "" {
-		team = "Support"
+	tm := p.Templates
+	if tm == nil {
+		var err error
+		if tm, err = NotifyTemplates(Source{}, Source{}, p.Language); err != nil {
+			return nil, "", err
+		}
 	}
-	name := cleanText(p.Specialist)
-	if name == "" {
-		name = team
-	} else {
-		name += " (" + team + ")"
+	data := TemplateData{Greeting: p.To.Name, Name: p.To.Name, Email: to, Subject: EchoSubject(p.Subject),
+		TaskID: cleanText(p.TaskID), Team: cleanText(p.Team), Mailbox: mbox, Language: p.Language,
+		InHours: true, Specialist: cleanText(p.Specialist),
+		Body: htmltemplate.HTML(BBCodeToHTML(p.Body)), BodyText: BBCodeToText(p.Body)}
+	if data.Greeting == "" {
+		data.Greeting = to
 	}
-	html := BBCodeToHTML(p.Body)
-	text := htmlToText(html)
-	html = `<div style="font-family:Arial, Helvetica, sans-serif; font-size:15px; line-height:22px;">` + html + "</div>"
+	data.defaults(mail.Address{Address: mbox})
+	name := data.Team
+	if data.Specialist != "" {
+		name = data.Specialist + ", " + data.Team
+	}
+	html, err := tm.renderHTML(data)
+	if err != nil {
+		return nil, "", err
+	}
+	text, err := tm.textOf(data, html)
+	if err != nil {
+		return nil, "", err
+	}
+	html, images, err := embedImages(tm, nil, html, p.Hostname)
+	if err != nil {
+		return nil, "", err
+	}
 
 	irt, refs := threadIDs(p.InReplyToID, p.References, nil)
 	boundary, err := randomID(12)
 	if err != nil {
 		return nil, "", err
 	}
-	ctype := "multipart/alternative"
+	ctype, params := "multipart/related", map[string]string{"type": "multipart/alternative", "boundary": "r" + boundary}
 	if len(p.Files) > 0 {
-		ctype = "multipart/mixed"
+		ctype, params = "multipart/mixed", map[string]string{"boundary": "m" + boundary}
 	}
 	h := buildHeader([]hfield{
 		{"From", formatAddress("From", name, mbox)},
@@ -98,7 +126,7 @@ func Notification(p NotifyParams) ([]byte, string, error) {
 		{"In-Reply-To", idList(irt)},
 		{"References", idList(refs)},
 		{"Mime-Version", "1.0"},
-		{"Content-Type", mime.FormatMediaType(ctype, map[string]string{"boundary": "m" + boundary})},
+		{"Content-Type", mime.FormatMediaType(ctype, params)},
 	})
 
 	var buf bytes.Buffer
@@ -106,18 +134,22 @@ func Notification(p NotifyParams) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if len(p.Files) == 0 {
-		// The top level is the alternative itself.
-		for _, part := range []struct{ ctype, body string }{{"text/plain", text}, {"text/html", html}} {
-			var th message.Header
-			th.SetContentType(part.ctype, map[string]string{"charset": "utf-8"})
-			th.Set("Content-Transfer-Encoding", "quoted-printable")
-			if err := writePart(w, th, []byte(part.body)); err != nil {
-				return nil, "", err
-			}
+	rw := w
+	if len(p.Files) > 0 {
+		var rh message.Header
+		rh.SetContentType("multipart/related", map[string]string{"type": "multipart/alternative"})
+		if rw, err = w.CreatePart(rh); err != nil {
+			return nil, "", err
 		}
-	} else {
-		if err := writeAlternative(w, text, html); err != nil {
+	}
+	if err := writeAlternative(rw, text, html); err != nil {
+		return nil, "", err
+	}
+	if err := writeImages(rw, images); err != nil {
+		return nil, "", err
+	}
+	if len(p.Files) > 0 {
+		if err := rw.Close(); err != nil {
 			return nil, "", err
 		}
 		for _, f := range p.Files {

@@ -37,7 +37,7 @@ func TestNotificationHeaders(t *testing.T) {
 	}
 	h := mr.Header
 	from, _ := h.AddressList("From")
-	if len(from) != 1 || from[0].Name != "Анна Смирнова (Support)" || from[0].Address != "support@example.com" {
+	if len(from) != 1 || from[0].Name != "Анна Смирнова, Support" || from[0].Address != "support@example.com" {
 		t.Errorf("From = %v", from)
 	}
 	if rt, _ := h.AddressList("Reply-To"); len(rt) != 1 || rt[0].Address != "support@example.com" {
@@ -62,9 +62,10 @@ func TestNotificationHeaders(t *testing.T) {
 		}
 	}
 	root := parseTree(t, raw)
-	if got := root.shape(); got != "multipart/alternative(text/plain, text/html)" {
+	if got := root.shape(); got != "multipart/related(multipart/alternative(text/plain, text/html), image/png)" {
 		t.Fatalf("tree %s", got)
 	}
+	root = root.kids[0]
 	html := string(root.kids[1].body)
 	if !strings.Contains(html, "<b>Здравствуйте!</b>") || !strings.Contains(html, `<a href="https://example.com/login">войдите</a>`) ||
 		strings.Contains(html, "disk") {
@@ -86,7 +87,7 @@ func TestNotificationFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := parseTree(t, raw)
-	want := "multipart/mixed(multipart/alternative(text/plain, text/html), application/pdf, text/plain)"
+	want := "multipart/mixed(multipart/related(multipart/alternative(text/plain, text/html), image/png), application/pdf, text/plain)"
 	if got := root.shape(); got != want {
 		t.Fatalf("tree %s, want %s", got, want)
 	}

@@ -76,9 +76,10 @@ func TestAutoReplyToSenderOnly(t *testing.T) {
 	if !bytes.Contains(r.Data, []byte("multipart/related")) || !bytes.Contains(r.Data, []byte("cid:")) {
 		t.Errorf("reply is not related(alternative, logo)")
 	}
-	// The greeting uses the address when no contact name is known.
-	if !bytes.Contains(decodedHTML(t, r), []byte("ivan@customer.test")) {
-		t.Errorf("greeting without the address")
+	// Neither the contacts file nor the CRM knows him: the greeting
+	// uses his From name, a person's (issue 10), not his address.
+	if !bytes.Contains(decodedHTML(t, r), []byte("Здравствуйте, Иван Петров!")) {
+		t.Errorf("greeting without the From name:\n%s", decodedHTML(t, r))
 	}
 
 	// The customer answers our reply: known thread, no second reply.

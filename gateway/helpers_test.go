@@ -25,6 +25,7 @@ type env struct {
 	dir       string
 	upstream  *mailtest.Server
 	smarthost *mailtest.Server
+	clock     func() time.Time // set before start: the pipeline's "now"
 }
 
 // baseConfig is the TOML every test starts from; extra is appended.
@@ -113,6 +114,7 @@ func (e *env) startPath(path string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	g.Pipeline.Clock = e.clock
 	if err := g.Start(); err != nil {
 		e.t.Fatal(err)
 	}

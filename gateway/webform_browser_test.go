@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,43 +12,13 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"supportgate/browsertest"
 )
 
-// chromium finds Debian's chromium (installed by .ci/run).
-func chromium(t *testing.T) string {
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	t.Skip("chromium not installed (apt-get install chromium; .ci/run does): the browser test is skipped")
-	return ""
-}
-
-// browser starts a headless Chromium with a fresh profile and nothing
-// that reaches outside (no updates, no sync, no background fetches).
-func browser(t *testing.T) context.Context {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(390, 844),
-		chromedp.Flag("lang", "ru-RU"),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
-}
+// browser starts a headless Chromium at a phone's width (the shared
+// helper, browsertest; skipped with a note when chromium is missing).
+func browser(t *testing.T) context.Context { return browsertest.New(t, 390, 844) }
 
 // A person fills the form in Russian in a real browser at a phone's width,
 // attaches a file with a Cyrillic name and sends it: the thank-you page

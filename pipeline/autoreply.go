@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"supportgate/compose"
+	"supportgate/letters"
 	"supportgate/mailparse"
 	"supportgate/queue"
 	"supportgate/relay"
@@ -75,46 +76,36 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 	} else {
 		taskCh <- t.TaskID
 	}
-	tmpl, _, contacts := p.parts()
-	name := contacts.Name(d.To)
-	if name == "" && p.tasksEnabled() {
-		// The CRM lookup gets no longer than the task number does.
-		lctx := ctx
-		if w := c.Autoreply.WaitForTask.D(); w > 0 {
-			var cancel context.CancelFunc
-			lctx, cancel = context.WithDeadline(ctx, arrived.Add(w))
-			defer cancel()
-		}
-		name = p.Tasks.ContactName(lctx, d.To)
+	_, _, contacts := p.parts()
+	set, err := letters.Of(c)
+	if err != nil {
+		return err
 	}
+	lb := set.For(t.Mailbox) // the thread's mailbox: its letters and hours
+	tmpl := lb.Ack
+	data := p.greeting(ctx, c, contacts, d, arrived)
 	t.TaskID = <-taskCh
 	subject := d.Subject
 	if strings.TrimSpace(subject) == "" {
 		subject = c.Bitrix.TitleFallback // "(без темы)": the same words the task title uses
 	}
-	data := compose.TemplateData{Greeting: name, Name: name, Email: d.To, Subject: subject}
-	if name == "" {
-		data.Greeting = d.To
-		data.Name = d.Name
-	}
+	data.Subject = subject
 	if t.TaskID != 0 {
 		data.TaskID = itoa(t.TaskID)
-		data.TaskURL = taskURL(c, t.TaskID)
+		data.TaskURL = taskURL(c, lb.S.ResponsibleID, t.TaskID)
 	}
+	now := p.now()
+	lb.Fill(&data, now)
 	msgID, err := compose.NewMessageID(c.SMTP.Hostname)
 	if err != nil {
 		return err
 	}
-	mb := c.FindMailbox(t.Mailbox)
-	from := mail.Address{Address: t.Mailbox}
-	if mb != nil {
-		from.Name = mb.Name
-	}
+	from := mail.Address{Address: t.Mailbox, Name: lb.S.Name}
 	body, err := compose.AutoReply(compose.ReplyParams{
 		Templates: tmpl, Data: data, Hostname: c.SMTP.Hostname,
 		From: from, To: d.To, OrigFrom: mail.Address{Name: d.Name, Address: d.To},
 		InReplyToID: d.MessageID, References: d.References, InReplyTo: d.InReplyTo,
-		MessageID: msgID, LoopID: loopID(c),
+		MessageID: msgID, LoopID: loopID(c), Date: now,
 	})
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("compose: %w", err))
@@ -146,11 +137,12 @@ func (p *Pipeline) autoreply(ctx context.Context, j *store.Job) error {
 
 // taskURL links the task in the portal, from the webhook's host and the
 // responsible user's task path (the portal redirects to the right view).
-func taskURL(c *rules.Config, id int64) string {
+// An intranet page: only an internal mailbox's own template shows it.
+func taskURL(c *rules.Config, responsible, id int64) string {
 	u := c.Bitrix.WebhookURL
 	i := strings.Index(u, "/rest/")
 	if i < 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s/company/personal/user/%d/tasks/task/view/%d/", u[:i], c.Bitrix.ResponsibleID, id)
+	return fmt.Sprintf("%s/company/personal/user/%d/tasks/task/view/%d/", u[:i], responsible, id)
 }

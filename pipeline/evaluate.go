@@ -82,7 +82,7 @@ func Evaluate(tx *bolt.Tx, c *rules.Config, m *store.Message, pm *mailparse.Mess
 	if len(pm.ReplyTo) > 0 {
 		in.ReplyTo = pm.ReplyTo[0].Addr
 	}
-	ev.Decision = rules.Decide(in, policyOf(c))
+	ev.Decision = rules.Decide(in, mailboxPolicy(c, threadMailbox(c, m, ev.Thread)))
 	if ev.Duplicate {
 		// Nothing is done twice (process stops here); say so, rather
 		// than report what a first arrival would have got.

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/mail"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
-	"supportgate/compose"
 	"supportgate/mailparse"
 	"supportgate/relay"
 	"supportgate/rules"
@@ -28,6 +26,11 @@ type ExplainInput struct {
 	ClientIP string // for SPF; "" skips sender authentication
 	Helo     string
 	Render   bool // also compose the reply that would be sent
+	// At is the moment evaluated (zero: now): working hours, the
+	// promise, the deadline.
+	At time.Time
+	// HTML, when set, gets the rendered reply's HTML part (-html FILE).
+	HTML io.Writer
 }
 
 // Explain runs the rules on one message inside tx without writing
@@ -63,7 +66,11 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 	if m.Channel == ChannelWeb {
 		auth = webAuth()
 	}
-	ev, err := Evaluate(tx, c, m, pm, auth, time.Now())
+	now := in.At
+	if now.IsZero() {
+		now = time.Now()
+	}
+	ev, err := Evaluate(tx, c, m, pm, auth, now)
 	if err != nil {
 		return err
 	}
@@ -101,32 +108,17 @@ func Explain(ctx context.Context, tx *bolt.Tx, c *rules.Config, in ExplainInput,
 	reply := "no (" + d.Reason + ")"
 	if d.AutoReply {
 		reply = "yes"
-		if !c.Autoreply.Enabled {
+		if !c.SettingsFor(threadMailbox(c, m, ev.Thread)).AutoreplyEnabled {
 			reply = "no ([autoreply] enabled = false)"
 		}
 	}
 	fmt.Fprintf(w, "auto-reply:  %s\nreason:      %s: %s\n", reply, d.Reason, reasonMeaning(d.Reason))
-	if in.Render && d.AutoReply {
-		t, err := LoadTemplates(c)
-		if err != nil {
-			return err
-		}
-		name := NewContacts(c.Contacts.File).nameNow(m.From)
-		data := compose.TemplateData{Greeting: name, Name: name, Email: m.From, Subject: pm.Subject}
-		if name == "" {
-			data.Greeting, data.Name = m.From, pm.From.Name
-		}
-		from := mail.Address{Address: c.Mailbox[0].Address, Name: c.Mailbox[0].Name}
-		if mb := c.FindMailbox(m.Rcpts[0]); mb != nil {
-			from = mail.Address{Address: mb.Address, Name: mb.Name}
-		}
-		body, err := compose.AutoReply(compose.ReplyParams{Templates: t, Data: data, Hostname: c.SMTP.Hostname,
-			From: from, To: m.From, OrigFrom: mail.Address{Name: pm.From.Name, Address: pm.From.Addr},
-			InReplyToID: pm.MessageID, References: pm.References, InReplyTo: pm.InReplyTo, LoopID: loopID(c)})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "\n----- the reply that would be sent -----\n%s", body)
+	lb, err := explainMailbox(c, threadMailbox(c, m, ev.Thread), now, w)
+	if err != nil {
+		return err
+	}
+	if (in.Render || in.HTML != nil) && d.AutoReply {
+		return explainRender(c, lb, m, pm, now, in, w)
 	}
 	return nil
 }

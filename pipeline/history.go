@@ -85,4 +85,4 @@ func (p *Pipeline) headerOf(id string) string {
 
 // TaskURL is the task's page in the portal, as the auto-reply links it
 // (the console links the same page).
-func TaskURL(c *rules.Config, id int64) string { return taskURL(c, id) }
+func TaskURL(c *rules.Config, id int64) string { return taskURL(c, c.Bitrix.ResponsibleID, id) }

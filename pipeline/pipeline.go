@@ -14,11 +14,11 @@ package pipeline
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"supportgate/compose"
+	"supportgate/letters"
 	"supportgate/queue"
 	"supportgate/rules"
 	"supportgate/senderauth"
@@ -52,6 +52,9 @@ type Pipeline struct {
 	Runner *queue.Runner
 	Log    *slog.Logger
 	Tasks  Tasks
+	// Clock is "now" for the working-hours facts of a reply; nil is
+	// time.Now (tests render at a given moment).
+	Clock func() time.Time
 
 	mu        sync.RWMutex
 	templates *compose.Templates
@@ -93,25 +96,16 @@ func (p *Pipeline) Reload(c *rules.Config) error {
 	return nil
 }
 
-// LoadTemplates loads the configured auto-reply templates, or the built-in
-// Russian ones when [autoreply] template is not set.
+// LoadTemplates loads every mailbox's letters (templates, signature;
+// the built-in ones where none is set) and returns the first mailbox's
+// acknowledgement. An error names the key at fault, the mailbox's own
+// ("mailbox[1].autoreply.template") when it is its file.
 func LoadTemplates(c *rules.Config) (*compose.Templates, error) {
-	if c.Autoreply.Template == "" {
-		t, err := compose.BuiltinTemplates("ru", c.Autoreply.Subject)
-		if err != nil {
-			return nil, &rules.KeyError{Key: "autoreply.subject", Msg: err.Error()}
-		}
-		return t, nil
-	}
-	t, err := compose.LoadTemplates(c.Autoreply.Subject, c.Autoreply.Template)
+	set, err := letters.Of(c)
 	if err != nil {
-		key := "autoreply.template"
-		if strings.HasPrefix(err.Error(), "autoreply subject template") {
-			key = "autoreply.subject"
-		}
-		return nil, &rules.KeyError{Key: key, Msg: err.Error()}
+		return nil, err
 	}
-	return t, nil
+	return set.For("").Ack, nil
 }
 
 func (p *Pipeline) parts() (*compose.Templates, *senderauth.Checker, *Contacts) {
@@ -136,3 +130,10 @@ func (p *Pipeline) tasksEnabled() bool { return p.Tasks != nil && p.Tasks.Enable
 // loopID is our X-Loop value: replies carry it, and mail that comes back
 // with it is our own.
 func loopID(c *rules.Config) string { return "supportgate@" + c.SMTP.Hostname }
+
+func (p *Pipeline) now() time.Time {
+	if p.Clock != nil {
+		return p.Clock()
+	}
+	return time.Now()
+}

@@ -145,7 +145,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 			// answer goes to the envelope sender (the one who wrote
 			// and would get a bounce), never to the From address.
 			t.Unverified, t.AnswerAddr = true, rules.Canonical(m.From)
-			t.Warning = unverifiedWarning(ev, m.From)
+			t.Warning = unverifiedWarning(ev, m.From, c.SettingsFor(t.Mailbox).Language)
 		}
 	}
 	if trusted {
@@ -156,11 +156,16 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 			}
 		}
 	}
+	lang := c.SettingsFor(t.Mailbox).Language
 	if ev.Auth.Result == rules.AuthFail && t.Warning == "" {
-		t.Warning = "sender not authenticated: " + ev.Auth.Reason
+		t.Warning = say(lang, "not_authenticated") + ev.Auth.Reason
 	}
+	isNew := t.ID == ""
 	if err := store.PutThread(tx, t); err != nil { // gives a new thread its id
 		return err
+	}
+	if isNew {
+		t.Created = p.now() // the task's DEADLINE counts from here (an injected clock in tests)
 	}
 	if err := store.AddID(tx, t, pm.MessageID, store.IDIncoming); err != nil {
 		return err
@@ -178,7 +183,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 			if ev.Auth.Result == rules.AuthFail {
 				// It joined by a Message-ID, but the sender is not
 				// proven: the specialist must see that first.
-				warn = "Внимание: отправитель не прошёл проверку подлинности (" + ev.Auth.Reason + "); письмо может быть подделано."
+				warn = fmtSay(lang, "forged_comment", ev.Auth.Reason)
 			}
 			if warn != "" {
 				jobs = append(jobs, p.Tasks.WarnedCommentJob(t.ID, warn))
@@ -187,7 +192,7 @@ func (p *Pipeline) apply(tx *bolt.Tx, c *rules.Config, m *store.Message, ev *Eva
 			}
 		}
 	}
-	if d.AutoReply && c.Autoreply.Enabled && m.From != "" {
+	if d.AutoReply && c.SettingsFor(t.Mailbox).AutoreplyEnabled && m.From != "" {
 		reason, err := replyCaps(tx, c, m, time.Now())
 		if err != nil {
 			return err
@@ -251,17 +256,18 @@ func clientKey(c *rules.Config, ip string) string {
 	return "arc:" + ip + ":"
 }
 
-// unverifiedWarning is the line a task of an unverified thread carries.
-func unverifiedWarning(ev *Evaluation, envelope string) string {
+// unverifiedWarning is the line a task of an unverified thread carries,
+// in the mailbox's language.
+func unverifiedWarning(ev *Evaluation, envelope, lang string) string {
 	why := ev.Auth.Reason
 	if ev.TagRefused {
-		why = "the subject tag came from a sender who is not proven (" + why + ")"
+		why = fmtSay(lang, "tag_unproven", why)
 	}
 	to := envelope
 	if to == "" {
-		to = "(none: nothing will be mailed)"
+		to = say(lang, "no_envelope")
 	}
-	return "unverified sender: From " + ev.Sender + " is not proven (" + why + "). Answers to this task go to the envelope sender " + to + ", not to the From address."
+	return fmtSay(lang, "unverified", ev.Sender, why, to)
 }
 
 // recordJournal files the team's own outgoing mail: its Message-ID joins

@@ -38,6 +38,8 @@ type Config struct {
 	DKIM      DKIM      `toml:"dkim"`
 	Log       Log       `toml:"log"`
 	Console   Console   `toml:"console"`
+	// Hours are the named working-hours profiles ([hours.NAME]).
+	Hours map[string]HoursProfile `toml:"hours"`
 
 	// Path is the file the config came from; Dir its folder, against which
 	// relative paths are resolved.
@@ -161,6 +163,9 @@ type Mailbox struct {
 	ForwardTo []string `toml:"forward_to"`
 	// Name is the display name on our replies ("Служба поддержки").
 	Name string `toml:"name"`
+	// The per-mailbox overrides (rules/mailbox_settings.go): anything
+	// left out inherits the global value.
+	MailboxOverrides
 }
 
 // Autoreply is the acknowledgement sent to each new requester.
@@ -176,6 +181,8 @@ type Autoreply struct {
 	MaxPerClient int      `toml:"max_per_client"`
 	Window       Duration `toml:"window"`
 	WaitForTask  Duration `toml:"wait_for_task"`
+	// The letters and the greeting (rules/mailbox_settings.go).
+	Letters
 }
 
 // Rules are the exclusions and the team's own identities.
@@ -292,7 +299,7 @@ func Defaults() Config {
 		Upstream:  Upstream{Protocol: "smtp", TLS: "none"},
 		Outbound:  Outbound{TLS: "starttls"},
 		Queue:     Queue{RetryInitial: Duration(30 * time.Second), RetryMax: Duration(30 * time.Minute), GiveUpAfter: Duration(120 * time.Hour), Workers: 32, PortalWorkers: 64},
-		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, MaxPerClient: 20, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second)},
+		Autoreply: Autoreply{Enabled: true, Subject: "Re: {{.Subject}}", MaxPerSender: 3, MaxPerClient: 20, Window: Duration(time.Hour), WaitForTask: Duration(3 * time.Second), Letters: lettersDefaults()},
 		Bitrix: Bitrix{PollInterval: Duration(5 * time.Minute), RatePerSecond: 2, Burst: 50, TitleFallback: "(без темы)", ActiveDays: 14,
 			MaxFiles: 50, MaxFilesBytes: 100 << 20,
 			BitrixIssue11: BitrixIssue11{FolderName: "supportgate", ReopenWithin: Duration(14 * 24 * time.Hour),
@@ -481,6 +488,7 @@ func (c *Config) resolvePaths() {
 		}
 	}
 	c.resolveWebformPaths()
+	c.resolveMailboxPaths()
 }
 
 // KeyError is one problem with one key.

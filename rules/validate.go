@@ -81,6 +81,7 @@ func (c *Config) Validate() []error {
 	}
 
 	errs = append(errs, c.validateWebform()...)
+	errs = append(errs, c.validateMailboxes()...)
 
 	checkHostPort("smtp.listen", c.SMTP.Listen, true)
 	if c.SMTP.Hostname == "" {

@@ -11,16 +11,17 @@ import (
 // takes any number of layers, so a mailbox's own fields can go between.
 func taskExtra(cfg *rules.Config, th *store.Thread) map[string]any {
 	if th.Channel == "web" {
-		return rules.MergeTask(cfg.Bitrix.Task, cfg.Webform.Task)
+		return rules.MergeTask(cfg.Bitrix.Task, mailboxTask(cfg, th), cfg.Webform.Task)
 	}
-	return rules.MergeTask(cfg.Bitrix.Task)
+	return rules.MergeTask(cfg.Bitrix.Task, mailboxTask(cfg, th))
 }
 
 // consentLine is the personal-data consent record of a web appeal for
 // the task text ("" for mail).
-func consentLine(th *store.Thread) string {
+func consentLine(cfg *rules.Config, th *store.Thread) string {
 	if th.Consent == "" {
 		return ""
 	}
-	return "[B]Канал:[/B] веб-форма\n[B]Согласие на обработку персональных данных:[/B] " + escapeBBCode(th.Consent) + "\n"
+	lang := cfg.SettingsFor(th.Mailbox).Language
+	return word(lang, "channel_web") + word(lang, "consent") + escapeBBCode(th.Consent) + "\n"
 }

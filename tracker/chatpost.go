@@ -36,7 +36,7 @@ func (t *Tracker) cacheChat(th *store.Thread, task, chat int64) error {
 // not only by author) and a retry never posts twice.
 func (t *Tracker) postToChat(ctx context.Context, c *bitrix.Client, cfg *rules.Config, th *store.Thread, m *inMail, d *commentData, save func() error) error {
 	if len(d.Posts) == 0 {
-		text := t.commentText(m, d)
+		text := t.commentText(m, d, threadLang(cfg, th))
 		hash := textHash(text)
 		if !d.Sent.IsZero() {
 			// An earlier send's outcome is unknown: look in the chat.

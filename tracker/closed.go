@@ -23,7 +23,6 @@ const (
 	PolicyThanks        = "comment-thanks"         // closed, the reply only thanks: a comment, nothing renewed
 	PolicyAfterClosed   = "new-task-after-closed"  // closed longer ago: a new task linked to the old one
 	PolicyAfterDeleted  = "new-task-after-deleted" // the task is gone: a new task, the thread moved
-	renewedNote         = "[I]Клиент написал снова — задача возобновлена.[/I]\n"
 	maxThanksExtraWords = 3
 )
 

@@ -113,15 +113,16 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 		return t.replaceTask(ctx, c, th, m, &d, save)
 	}
 
-	text := t.commentText(m, &d)
+	lang := threadLang(cfg, th)
+	text := t.commentText(m, &d, lang)
 	if d.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			text += "\n\n[I]Вложения не загружены в Диск (" + noFolderReason(&d.uploads) + "): " +
+			text += "\n\n[I]" + word(lang, "no_folder") + " (" + noFolderReason(&d.uploads, lang) + "): " +
 				escapeBBCode(strings.Join(names, ", ")) + ".[/I]"
 		}
 	}
-	text += strings.TrimRight(skippedNote(&d.uploads), "\n")
-	text += strings.TrimRight(refusedNote(&d.uploads), "\n")
+	text += strings.TrimRight(skippedNote(&d.uploads, lang), "\n")
+	text += strings.TrimRight(refusedNote(&d.uploads, lang), "\n")
 	hash := textHash(text)
 	if !d.Sent.IsZero() {
 		id, err := t.findComment(ctx, c, d.Task, th.ChatID, hash, d.Sent)
@@ -174,12 +175,12 @@ func (t *Tracker) handleComment(ctx context.Context, j *store.Job) error {
 
 // commentText is the comment of a follow-up: the warning, whether the
 // task was renewed for it, the sender and the new text.
-func (t *Tracker) commentText(m *inMail, d *commentData) string {
+func (t *Tracker) commentText(m *inMail, d *commentData, lang string) string {
 	text := warningLine(d.Warning)
 	if d.Policy == PolicyRenewed {
-		text += renewedNote
+		text += word(lang, "renewed")
 	}
-	return text + "[B]От:[/B] " + escapeBBCode(m.sender()) + "\n\n" + m.newText()
+	return text + word(lang, "from") + escapeBBCode(m.sender()) + "\n\n" + m.newText()
 }
 
 // commented finishes a comment job: our own comment (or, in the new card,

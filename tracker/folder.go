@@ -152,19 +152,18 @@ func refusalReason(err error) string {
 }
 
 // refusedNote names each file the portal refused, with the reason.
-func refusedNote(u *uploads) string {
+func refusedNote(u *uploads, lang string) string {
 	var b strings.Builder
 	for _, f := range u.Refused {
-		b.WriteString("\n[I]Файл «" + escapeBBCode(f.Name) + "» не загружен в Диск: портал отказал (" +
-			escapeBBCode(f.Reason) + "). Он есть в письме в почтовом ящике.[/I]\n")
+		b.WriteString("\n[I]" + fmt.Sprintf(word(lang, "refused"), escapeBBCode(f.Name), escapeBBCode(f.Reason)) + "[/I]\n")
 	}
 	return b.String()
 }
 
 // noFolderReason says why there was no folder for files.
-func noFolderReason(u *uploads) string {
+func noFolderReason(u *uploads, lang string) string {
 	if u.NoFolderWhy != "" {
-		return "нет папки на Диске: " + escapeBBCode(u.NoFolderWhy)
+		return word(lang, "no_drive") + escapeBBCode(u.NoFolderWhy)
 	}
-	return "bitrix.folder_id не задан"
+	return word(lang, "no_folder_id")
 }

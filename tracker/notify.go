@@ -192,11 +192,12 @@ func (t *Tracker) handleNotify(ctx context.Context, j *store.Job) error {
 	}
 
 	body := rm.Text
+	lang := threadLang(cfg, th)
 	var files []compose.File
 	total := 0
 	for _, f := range rm.Files {
 		if f.Size > 0 && total+int(f.Size) > maxMailFiles {
-			body += "\n\n[i]Файл «" + f.Name + "» не вложен: слишком большой.[/i]"
+			body += "\n\n[i]" + fmt.Sprintf(word(lang, "file_big"), f.Name) + "[/i]"
 			continue
 		}
 		data, err := c.Download(ctx, f.DownloadURL)
@@ -205,11 +206,11 @@ func (t *Tracker) handleNotify(ctx context.Context, j *store.Job) error {
 				return remoteErr("download "+f.Name, err)
 			}
 			log.Warn("comment file not attached", "file", f.Name, "err", err)
-			body += "\n\n[i]Файл «" + f.Name + "» не удалось вложить.[/i]"
+			body += "\n\n[i]" + fmt.Sprintf(word(lang, "file_failed"), f.Name) + "[/i]"
 			continue
 		}
 		if total+len(data) > maxMailFiles {
-			body += "\n\n[i]Файл «" + f.Name + "» не вложен: слишком большой.[/i]"
+			body += "\n\n[i]" + fmt.Sprintf(word(lang, "file_big"), f.Name) + "[/i]"
 			continue
 		}
 		total += len(data)
@@ -224,9 +225,16 @@ func (t *Tracker) handleNotify(ctx context.Context, j *store.Job) error {
 	if to == "" || mbox == "" {
 		return queue.Permanent(fmt.Errorf("thread %s has no requester (or, unverified, no envelope sender) or mailbox", th.ID))
 	}
+	letter, err := notifyLetter(cfg, mbox)
+	if err != nil {
+		return err
+	}
 	msg, msgID, err := compose.Notification(compose.NotifyParams{
 		Hostname:    cfg.SMTP.Hostname,
 		Specialist:  rm.AuthorName,
+		Team:        letter.S.Name,
+		Language:    letter.S.Language,
+		Templates:   letter.Notify,
 		Mailbox:     mbox,
 		To:          mail.Address{Name: toName, Address: to},
 		Subject:     th.Subject,

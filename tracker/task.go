@@ -264,16 +264,16 @@ func (t *Tracker) upload(ctx context.Context, c *bitrix.Client, cfg *rules.Confi
 
 // skippedNote is the line naming the attachments not uploaded ("" when
 // none were left out).
-func skippedNote(u *uploads) string {
+func skippedNote(u *uploads, lang string) string {
 	if len(u.Skipped) == 0 {
 		return ""
 	}
 	names := u.Skipped
 	more := ""
 	if len(names) > 200 {
-		names, more = names[:200], fmt.Sprintf(", и ещё %d", len(u.Skipped)-200)
+		names, more = names[:200], fmt.Sprintf(word(lang, "and_more"), len(u.Skipped)-200)
 	}
-	return "\n[I]Не загружены в Диск (лимит bitrix.max_files / max_files_bytes), есть в письме .eml и в почтовом ящике: " +
+	return "\n[I]" + word(lang, "skipped") +
 		escapeBBCode(strings.Join(names, ", ")) + more + ".[/I]\n"
 }
 
@@ -303,33 +303,34 @@ func (t *Tracker) taskFields(cfg *rules.Config, th *store.Thread, m *inMail, u *
 		title = string([]rune(title)[:maxTitle-1]) + "…"
 	}
 
+	lang := threadLang(cfg, th)
 	var b strings.Builder
 	if note != "" {
 		b.WriteString("[I]" + escapeBBCode(note) + "[/I]\n\n")
 	}
-	b.WriteString("[B]От:[/B] " + escapeBBCode(m.sender()) + "\n")
+	b.WriteString(word(lang, "from") + escapeBBCode(m.sender()) + "\n")
 	if th.Warning != "" {
-		b.WriteString("[B]Внимание:[/B] " + escapeBBCode(th.Warning) + "\n")
+		b.WriteString(word(lang, "warning") + escapeBBCode(th.Warning) + "\n")
 	}
-	b.WriteString(consentLine(th))
+	b.WriteString(consentLine(cfg, th))
 	b.WriteString("\n")
 	if text := m.newText(); text != "" {
 		b.WriteString(text + "\n")
 	}
 	if u.NoFolder {
 		if names := m.attachmentNames(); len(names) > 0 {
-			b.WriteString("\n[I]Вложения не загружены в Диск (" + noFolderReason(u) + "): " +
-				escapeBBCode(strings.Join(names, ", ")) + ". Они есть в письме в почтовом ящике.[/I]\n")
+			b.WriteString("\n[I]" + word(lang, "no_folder") + " (" + noFolderReason(u, lang) + "): " +
+				escapeBBCode(strings.Join(names, ", ")) + word(lang, "no_folder_2") + "[/I]\n")
 		}
 	}
-	b.WriteString(skippedNote(u))
-	b.WriteString(refusedNote(u))
+	b.WriteString(skippedNote(u, lang))
+	b.WriteString(refusedNote(u, lang))
 	b.WriteString("\n" + Marker(th.ID))
 
 	f := bitrix.TaskFields{
 		Title:         title,
 		Description:   b.String(),
-		ResponsibleID: bc.ResponsibleID,
+		ResponsibleID: mailboxResponsible(cfg, th),
 		Files:         u.refs(),
 		XMLID:         Marker(th.ID),
 		Extra:         maps.Clone(taskExtra(cfg, th)), // [bitrix.task] (+ [webform.task]): GROUP_ID, TAGS, AUDITORS, PRIORITY, UF_*

@@ -13,6 +13,7 @@ import (
 
 	"supportgate/bitrix"
 	"supportgate/bitrix/bitrixtest"
+	"supportgate/mailparse"
 	"supportgate/rules"
 	"supportgate/store"
 
@@ -261,7 +262,7 @@ func TestSpecialistCommentMailed(t *testing.T) {
 		t.Fatalf("%d messages, want 1", len(out))
 	}
 	m := out[0]
-	if m.From.Addr != testMailbox || m.From.Name != "Иван Сидоров (Support)" {
+	if m.From.Addr != testMailbox || m.From.Name != "Иван Сидоров, Служба поддержки" {
 		t.Errorf("From %+v", m.From)
 	}
 	if rt := m.Header.Get("Reply-To"); !strings.Contains(rt, testMailbox) {
@@ -283,8 +284,10 @@ func TestSpecialistCommentMailed(t *testing.T) {
 	if !strings.Contains(m.Text, "перезагрузить") || !strings.Contains(m.HTML, "<b>перезагрузить</b>") {
 		t.Errorf("text %q html %q", m.Text, m.HTML)
 	}
-	if len(m.Attachments) != 1 || m.Attachments[0].Filename != "инструкция.pdf" || !bytes.Equal(m.Attachments[0].Data, pdf) {
-		t.Errorf("attachments %+v", m.Attachments)
+	// The logo is inline (the signature's); the specialist's file attached.
+	files := slices.DeleteFunc(slices.Clone(m.Attachments), func(a mailparse.Attachment) bool { return a.Inline })
+	if len(files) != 1 || files[0].Filename != "инструкция.pdf" || !bytes.Equal(files[0].Data, pdf) {
+		t.Errorf("attachments %+v", files)
 	}
 	e.st.View(func(tx *bolt.Tx) error {
 		ent, _ := store.LookupID(tx, m.MessageID)
@@ -425,8 +428,9 @@ func TestNewCardChatEvent(t *testing.T) {
 	if len(out) != 1 {
 		t.Fatalf("%d messages, want 1", len(out))
 	}
-	if !strings.Contains(out[0].Text, "ответ в чате") || len(out[0].Attachments) != 1 || string(out[0].Attachments[0].Data) != "log" {
-		t.Errorf("text %q attachments %+v", out[0].Text, out[0].Attachments)
+	files := slices.DeleteFunc(slices.Clone(out[0].Attachments), func(a mailparse.Attachment) bool { return a.Inline })
+	if !strings.Contains(out[0].Text, "ответ в чате") || len(files) != 1 || string(files[0].Data) != "log" {
+		t.Errorf("text %q attachments %+v", out[0].Text, files)
 	}
 	if n, _ := e.tr.Reconcile(context.Background()); n != 0 {
 		t.Errorf("reconcile queued %d", n)

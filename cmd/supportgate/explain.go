@@ -31,7 +31,9 @@ import (
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("explain", stderr)
 	path := configFlag(fs)
-	render := fs.Bool("render", false, "also print the auto-reply that would be sent")
+	render := fs.Bool("render", false, "also print the auto-reply that would be sent, decoded: headers, text part, HTML part")
+	htmlOut := fs.String("html", "", "write the reply's HTML part to this file (to open in a browser)")
+	atFlag := fs.String("at", "", `evaluate at this moment, e.g. "2026-12-31T23:40" (in the mailbox's time zone), instead of now`)
 	from := fs.String("from", "", "envelope sender (default: Return-Path, else From)")
 	rcpt := fs.String("rcpt", "", "envelope recipient (default: the first [[mailbox]])")
 	ip := fs.String("ip", "", "client IP, to check SPF/DKIM/DMARC (default: not checked)")
@@ -49,7 +51,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		files = append(files, fs.Arg(0))
 	}
 	if len(files) != 1 {
-		fmt.Fprintln(stderr, "usage: supportgate explain -config config.toml [-render] [-from a] [-rcpt b] [-ip 1.2.3.4] message.eml")
+		fmt.Fprintln(stderr, "usage: supportgate explain -config config.toml [-render] [-html file] [-at 2026-12-31T23:40] [-from a] [-rcpt b] [-ip 1.2.3.4] message.eml")
 		return 2
 	}
 	cfg, err := rules.Load(*path)
@@ -63,7 +65,22 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in := pipeline.ExplainInput{Raw: raw, MailFrom: *from, Rcpt: *rcpt, ClientIP: *ip, Helo: *helo, Render: *render}
-	run := func(tx *bolt.Tx) error { return pipeline.Explain(context.Background(), tx, cfg, in, stdout) }
+	if *atFlag != "" {
+		if in.At, err = explainAt(cfg, *atFlag, *rcpt); err != nil {
+			fmt.Fprintln(stderr, "supportgate: -at: "+err.Error())
+			return 2
+		}
+	}
+	var htmlBuf bytes.Buffer
+	if *htmlOut != "" {
+		in.HTML = &htmlBuf
+	}
+	run := func(tx *bolt.Tx) error {
+		if err := pipeline.Explain(context.Background(), tx, cfg, in, stdout); err != nil {
+			return err
+		}
+		return writeExplainHTML(*htmlOut, &htmlBuf, stdout)
+	}
 	// A running gateway holds the database: its console gives the live
 	// threads. On its own config it answers whole; for any other file the
 	// rules are evaluated here, with this user's rights (templates and
@@ -72,7 +89,8 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	cc := newConsoleClient(cfg)
 	st, err := cc.status()
 	switch {
-	case err == nil && st.Config == cfg.Path:
+	case err == nil && st.Config == cfg.Path && in.At.IsZero() && in.HTML == nil:
+		// (-at and -html are evaluated here, with the live threads.)
 		resp, err := cc.do(http.MethodPost, "/explain", explainQuery(in), bytes.NewReader(raw))
 		if err != nil {
 			fmt.Fprintln(stderr, "supportgate: "+err.Error())
@@ -196,4 +214,38 @@ func checkMore(cfg *rules.Config, stdout io.Writer) error {
 		}
 	}
 	return pipeline.NewContacts(cfg.Contacts.File).Load()
+}
+
+// explainAt reads -at: RFC 3339, or a local "2006-01-02T15:04" in the
+// time zone of the mailbox's [hours] (else the machine's).
+func explainAt(cfg *rules.Config, v, rcpt string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	loc := time.Local
+	if s := cfg.SettingsFor(rcpt); s.Hours != nil {
+		loc = s.Hours.Loc
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a moment like 2026-12-31T23:40", v)
+}
+
+// writeExplainHTML writes -html's file (nothing when no reply was made).
+func writeExplainHTML(path string, b *bytes.Buffer, stdout io.Writer) error {
+	if path == "" {
+		return nil
+	}
+	if b.Len() == 0 {
+		fmt.Fprintln(stdout, "html:        no reply would be sent: "+path+" not written")
+		return nil
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "html:        the reply's HTML part is in %s\n", path)
+	return nil
 }

@@ -51,8 +51,12 @@ scopes. Exit status: 0 when OK, 1 when there are problems.`,
 		about: `Sends nothing and writes nothing. When the gateway is running, it
 answers with the live threads and the rules of the file named by -config;
 otherwise the database under storage.dir is read directly. Flags may come
-before or after the file.`,
-		example: "supportgate explain -config /etc/supportgate/config.toml -render message.eml",
+before or after the file. It names the mailbox whose rules apply, whether
+the moment is in its working hours, when it opens, the promised answer
+time and the task's deadline. -render prints the reply decoded (headers,
+text part, HTML part), -html FILE writes its HTML for a browser, -at
+evaluates at another moment (in the mailbox's time zone).`,
+		example: "supportgate explain -config /etc/supportgate/config.toml -render -at 2026-12-31T23:40 message.eml",
 	},
 	{
 		name:    "held",

@@ -51,7 +51,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	changes, rewatch := watchFiles(func() []string {
 		c := g.Cfg.Get()
-		return []string{c.Path, c.Autoreply.Template, c.Contacts.File}
+		return append([]string{c.Path, c.Autoreply.Template, c.Contacts.File}, letterFiles(c)...)
 	}, log)
 	reload := func(why string) {
 		c, err := rules.Load(cfg.Path)
@@ -167,4 +167,26 @@ func watchFiles(paths func() []string, log interface{ Warn(string, ...any) }) (c
 		}
 	}()
 	return out, rewatch
+}
+
+// letterFiles are the per-mailbox templates, signatures and calendars:
+// an edit of one reloads like an edit of the config.
+func letterFiles(c *rules.Config) []string {
+	var out []string
+	add := func(p string) {
+		if p != "" && p != "none" {
+			out = append(out, p)
+		}
+	}
+	add(c.Autoreply.NotifyTemplate)
+	add(c.Autoreply.Signature)
+	for _, s := range c.AllSettings() {
+		add(s.Template)
+		add(s.NotifyTemplate)
+		add(s.Signature)
+	}
+	for _, h := range c.Hours {
+		add(h.Calendar)
+	}
+	return out
 }
