@@ -36,7 +36,7 @@ var batchable = map[string]bool{
 	"task.commentitem.add": true, "task.commentitem.get": true, "task.commentitem.getlist": true,
 	"im.dialog.messages.get": true, "user.current": true,
 	// issue 11: closed tasks, new-card chat, CRM organisation, Drive folder
-	"tasks.task.renew": true, "tasks.task.update": true, "im.message.add": true,
+	"tasks.task.renew": true, "tasks.task.update": true, "tasks.task.files.attach": true, "im.message.add": true,
 	"crm.company.get": true, "crm.contact.add": true,
 	"disk.storage.getlist": true, "disk.folder.getchildren": true, "disk.folder.addsubfolder": true,
 }
@@ -49,7 +49,8 @@ const (
 	PriorityGreeting   = 1 // the auto-reply greeting's CRM lookup (it has a short deadline anyway)
 	PriorityFollowUp   = 2 // a customer's follow-up comment
 	PriorityNew        = 3 // new tasks (the default)
-	PriorityBackground = 4 // the reconciler
+	PriorityFiles      = 4 // files of tasks already made (uploads and attaching)
+	PriorityBackground = 5 // the reconciler
 )
 
 type prioKey struct{}

@@ -120,7 +120,18 @@ func (c *Client) doStream(ctx context.Context, method string, body io.Reader, le
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		c.observe(method, "error")
 		return nil, c.netErr(method, err)
+	}
+	// Each upload is a unit of the portal's budget like any request: the
+	// metric must show them, or a lane stuck behind uploads looks idle.
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+		c.observe(method, "refused")
+	case resp.StatusCode >= 300:
+		c.observe(method, "error")
+	default:
+		c.observe(method, "ok")
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))

@@ -38,7 +38,7 @@ func (g *Gateway) setupStages() error {
 	// and send replies. Many run at once so that their calls share one
 	// `batch` request; a specialist's comment to mail (notify) and a
 	// customer's follow-up go ahead of a backlog of new tasks.
-	g.Runner.Lane(tracker.Lane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask)
+	g.Runner.Lane(tracker.Lane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask, tracker.KindFiles)
 	g.Runner.WarnLag(tracker.Lane, time.Minute)
 	// Auto-replies may wait (in memory, bounded by wait_for_task) for the
 	// task number; they wait in a lane of their own so forwarding never

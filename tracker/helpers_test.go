@@ -212,7 +212,7 @@ func (e *env) idle() {
 		}
 		left := 0
 		for _, j := range jobs {
-			if j.Kind == KindTask || j.Kind == KindComment || j.Kind == KindNotify {
+			if j.Kind == KindTask || j.Kind == KindComment || j.Kind == KindNotify || j.Kind == KindFiles {
 				left++
 			}
 		}

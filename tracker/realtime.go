@@ -213,10 +213,14 @@ func (t *Tracker) tookTask(d time.Duration) {
 // observeRequest and observeBatch feed the portal budget metrics.
 func observeRequest(method, outcome string) {
 	kind := "single"
-	if method == "batch" {
+	switch method {
+	case "batch":
 		kind = "batch"
+	case "disk.folder.uploadfile", "im.v2.File.upload":
+		kind = "upload" // never batched: each one a unit of the budget
 	}
 	metrics.PortalRequests.WithLabelValues(kind, outcome).Inc()
+	metrics.Bitrix.WithLabelValues(method, outcome).Inc()
 }
 
 func observeBatch(n int) { metrics.PortalBatchCalls.Observe(float64(n)) }

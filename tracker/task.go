@@ -85,6 +85,9 @@ type taskData struct {
 	Thread string `json:"thread"`
 	uploads
 	creation
+	// FilesLater: the task is made first and a files job uploads and
+	// attaches its files (KindFiles). Jobs from before it upload first.
+	FilesLater bool `json:"files_later,omitempty"`
 }
 
 func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
@@ -103,8 +106,22 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 	}
 	cfg := t.cfg.Get()
 	if d.TaskID == 0 {
-		if err := t.upload(ctx, c, cfg, m, true, &d.uploads, save); err != nil {
-			return err
+		if !d.FilesLater && d.Next == 0 && len(d.Files) == 0 && !d.Done {
+			// The files follow the task (files.go); the caps are known
+			// now, so the description names what will not be uploaded.
+			_, skipped, err := m.files(true, fileCaps{files: cfg.Bitrix.MaxFiles, bytes: cfg.Bitrix.MaxFilesBytes})
+			if err != nil {
+				return err
+			}
+			d.Skipped, d.FilesLater = skipped, true
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		if !d.FilesLater {
+			if err := t.upload(ctx, c, cfg, m, true, &d.uploads, save); err != nil {
+				return err
+			}
 		}
 		fields := t.taskFields(cfg, th, m, &d.uploads, "")
 		if _, err := t.createTask(ctx, c, cfg, th, fields, &d.creation, false, save); err != nil {
@@ -112,7 +129,11 @@ func (t *Tracker) handleTask(ctx context.Context, j *store.Job) error {
 		}
 		t.tookTask(time.Since(j.Created))
 	}
-	return t.taskMade(ctx, c, th.ID, d.TaskID, d.Chat, d.ChatKnown)
+	var files func(*bolt.Tx) error
+	if d.FilesLater {
+		files = filesJob(j.MsgID, th.ID, d.TaskID)
+	}
+	return t.taskMade(ctx, c, th.ID, d.TaskID, d.Chat, d.ChatKnown, files)
 }
 
 // begin decodes a job's data into d, and returns the portal client, the
@@ -160,9 +181,11 @@ func (t *Tracker) taskMade(ctx context.Context, c *bitrix.Client, threadID strin
 	}
 	if chatKnown {
 		t.log.Info("bitrix24 task ready", "thread", threadID, "task", taskID, "chat", chat)
-		// The waiting reply gets the id now; the record comes with the
-		// job's last transaction (a retry would find this same task by
-		// its marker).
+		// Recorded before the waiting reply and comments are woken: a
+		// woken comment job must find the task in the thread.
+		if err := t.st.Update(func(tx *bolt.Tx) error { return setTask(tx, threadID, taskID, chat) }); err != nil {
+			return err
+		}
 		t.taskReady(threadID, taskID)
 		return queue.Then(final)
 	}

@@ -112,6 +112,7 @@ func (t *Tracker) Register() {
 	t.run.Handle(KindTask, t.memoryGated(t.prioritised(t.handleTask, bitrix.PriorityNew)), t.failed)
 	t.run.Handle(KindComment, t.memoryGated(t.prioritised(t.handleComment, bitrix.PriorityFollowUp)), t.failed)
 	t.run.Handle(KindNotify, t.prioritised(t.handleNotify, bitrix.PriorityUrgent), t.failed)
+	t.run.Handle(KindFiles, t.memoryGated(t.prioritised(t.handleFiles, bitrix.PriorityFiles)), t.failed)
 }
 
 // prioritised runs a job's handler with its calls marked with prio: in
