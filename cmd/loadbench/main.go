@@ -360,6 +360,10 @@ type report struct {
 	DupComments     int     `json:"duplicate_comments"`
 	Missing         int     `json:"missing"`
 	WaitForTask     float64 `json:"wait_for_task_s"`
+	// WithFiles: tasks of the run whose files (at least the .eml) were
+	// attached when its forwards, replies and tasks were all in; uploads
+	// go on after, at the budget's pace (they cannot be batched).
+	WithFiles int `json:"tasks_with_files_at_end"`
 }
 
 func run(o options, kind string) (*report, error) {
@@ -548,6 +552,15 @@ func run(o options, kind string) (*report, error) {
 	}
 	tw.mu.Unlock()
 	rep.Forwarded, rep.AutoReplies, rep.Tasks = len(fwd), len(ar), len(tk)
+	subjects := map[string]bool{}
+	for _, m := range msgs {
+		subjects[m.subject] = true
+	}
+	for _, t := range r.portal.Tasks() {
+		if subjects[t.Title] && len(t.Files) > 0 {
+			rep.WithFiles++
+		}
+	}
 	rep.ForwardP50, rep.ForwardP99 = pct(fwd, 50), pct(fwd, 99)
 	rep.AutoReplyP50, rep.AutoReplyP99 = pct(ar, 50), pct(ar, 99)
 	rep.TaskP50, rep.TaskP99 = pct(tk, 50), pct(tk, 99)
@@ -615,6 +628,7 @@ func (r *report) print(o options) bool {
 	fmt.Printf("task filed          p50 %6.3fs  p99 %6.3fs  (%d)\n", r.TaskP50, r.TaskP99, r.Tasks)
 	fmt.Printf("all tasks filed %.1fs after the last 250, %.1f tasks/s   target <= 60s: %s\n", r.AllTasksAfter, r.TasksPerSecond, ok(r.AllTasksAfter <= 60))
 	fmt.Printf("portal: %d requests, %d refused, %d batches of %.1f calls on average\n", r.Requests, r.Refused, r.Batches, r.MeanBatch)
+	fmt.Printf("files: %d of %d tasks had theirs attached by then (uploads follow the tasks, one request each)\n", r.WithFiles, r.Tasks)
 	if r.Run == "burst" {
 		fmt.Printf("specialist comment (made with %d tasks still to file) mailed after %.2fs   target <= 5s: %s\n",
 			r.CommentBacklog, r.CommentSeconds, ok(r.CommentSeconds > 0 && r.CommentSeconds <= 5))
