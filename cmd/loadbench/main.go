@@ -145,8 +145,13 @@ max_message_bytes = 10485760
 max_messages_per_sender = 0
 max_connections_per_ip = 1000
 max_connections_per_minute = 0
+max_messages_per_connection = 0
+max_messages_per_ip = 0
 
 [http]
+listen = "127.0.0.1:0"
+
+[console]
 listen = "127.0.0.1:0"
 
 [storage]
@@ -169,6 +174,7 @@ forward_to = ["team@mail.bench.test"]
 [autoreply]
 wait_for_task = %q
 max_per_sender = 0
+max_per_client = 0
 
 [auth]
 autoreply = "off"

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,8 @@ import (
 )
 
 // hasTaskLink reads the decoded text parts for a task link.
+var taskNumber = regexp.MustCompile(`(?i)(номер обращения|request number):\s*(<b>)?#\d+`)
+
 func hasTaskLink(raw []byte) bool {
 	mr, err := gomail.CreateReader(bytes.NewReader(raw))
 	if err != nil {
@@ -27,7 +30,9 @@ func hasTaskLink(raw []byte) bool {
 		}
 		if _, ok := p.Header.(*gomail.InlineHeader); ok {
 			b, _ := io.ReadAll(p.Body)
-			if bytes.Contains(b, []byte("/tasks/task/view/")) {
+			// The default letters name the number ("Номер обращения: #101",
+			// "request number: #101"); an internal template may link it.
+			if taskNumber.Match(b) || bytes.Contains(b, []byte("/tasks/task/view/")) {
 				return true
 			}
 		}
