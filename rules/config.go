@@ -102,6 +102,12 @@ type Console struct {
 	// SecureCookies marks the session cookie Secure even when the
 	// request came over plain HTTP: the console behind a TLS proxy.
 	SecureCookies bool `toml:"secure_cookies"`
+	// OpenLoopback drops the login on a loopback console without
+	// UsersFile: every local user can then read every message (and
+	// download the database). For the demo; off by default, when the
+	// built-in login admin (password in storage.dir/console.password)
+	// guards it.
+	OpenLoopback bool `toml:"open_loopback"`
 }
 
 // HTTP is the listener for Bitrix24 events, health and metrics.
