@@ -163,15 +163,6 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	wf := &c.Webform
 	ip, now := clientIP(r, wf), time.Now()
 	d := h.baseData(c)
-	if full, wait := h.perIP.full(ip, wf.MaxPerIP, wf.Window.D(), now); full {
-		h.count("page", "rate_limited")
-		h.log.Info("refused", "reason", "too many submissions from this IP", "client", ip)
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		d.Notice = "rate_limited"
-		d.Token = h.issue(h.nonceFor(w, r, c), now)
-		h.render(w, c, http.StatusTooManyRequests, d)
-		return
-	}
 	allowSlowUpload(w)
 	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(c))
 	a, err := readMultipart(r, c)
@@ -198,6 +189,28 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Values = map[string]string{"name": a.Name, "email": a.Email, "phone": a.Phone, "subject": a.Subject, "text": a.Text}
 	d.Consent = a.Consent
+
+	// The per-IP cap, after the form is read (within its size cap) so a
+	// 429 shows the person's input again, nothing stored. The slot is
+	// reserved now, atomically with the count, and given back unless the
+	// post is accepted: parallel posts cannot pass the cap, and a typo
+	// or a refusal costs nobody a slot (the cap counts submissions).
+	ok, wait, release := h.perIP.reserve(ip, wf.MaxPerIP, wf.Window.D(), now)
+	if !ok {
+		h.count("page", "rate_limited")
+		h.log.Info("refused", "reason", "too many submissions from this IP", "client", ip)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		d.Notice = "rate_limited"
+		d.Token = h.issue(h.nonceFor(w, r, c), now)
+		h.render(w, c, http.StatusTooManyRequests, d)
+		return
+	}
+	accepted := false
+	defer func() {
+		if !accepted {
+			release()
+		}
+	}()
 
 	nonce, at, signed := h.verify(val(tokenField))
 	ck, _ := r.Cookie(cookieName)
@@ -282,7 +295,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	h.perIP.add(ip, wf.Window.D(), now)
+	accepted = true
 	h.count("page", "accepted")
 	h.render(w, c, http.StatusOK, pageData{Done: true, ID: id, Action: wf.Path, Values: d.Values, Errors: map[string]string{}})
 }

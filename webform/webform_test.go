@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,5 +191,38 @@ func TestClientIP(t *testing.T) {
 		if got := clientIP(r, wf); got != c.want {
 			t.Errorf("peer %s XFF %q: %s, want %s", c.peer, c.xff, got, c.want)
 		}
+	}
+}
+
+// reserve is check-and-add under one lock: of many parallel callers at
+// most max get a slot; a released slot is free again.
+func TestWindowReserveParallel(t *testing.T) {
+	w := newWindow()
+	now := time.Now()
+	var mu sync.Mutex
+	var got []func()
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _, release := w.reserve("1.1.1.1", 3, time.Hour, now); ok {
+				mu.Lock()
+				got = append(got, release)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 3 {
+		t.Fatalf("%d reservations of 3", len(got))
+	}
+	got[0]()
+	got[0]() // twice: still one slot back
+	if ok, _, _ := w.reserve("1.1.1.1", 3, time.Hour, now); !ok {
+		t.Error("a released slot is not free")
+	}
+	if ok, wait, _ := w.reserve("1.1.1.1", 3, time.Hour, now.Add(time.Minute)); ok || wait != 59*time.Minute {
+		t.Errorf("a fourth slot: %v, wait %v", ok, wait)
 	}
 }
