@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	gomail "github.com/emersion/go-message/mail"
+
 	"supportgate/mailparse"
 	"supportgate/rules"
 )
@@ -28,6 +30,9 @@ func TestCleanFileName(t *testing.T) {
 		"../":                             "",
 		".hidden":                         "hidden",
 		"a\r\nb.txt":                      "ab.txt",
+		"../../etc/акт\u202egnp.exe":      "актgnp.exe",
+		"a\u200bb\u2066c\ufeff.pdf":       "abc.pdf",
+		"x\u2028y\u0085.txt":              "xy.txt",
 		strings.Repeat("я", 300) + ".pdf": strings.Repeat("я", 146) + ".pdf",
 	} {
 		if got := CleanFileName(in); got != want {
@@ -37,7 +42,7 @@ func TestCleanFileName(t *testing.T) {
 }
 
 // The built message parses back: From, To, subject, the text, the file
-// with its Cyrillic name (RFC 2231) and bytes, the channel headers.
+// with its Cyrillic name (an RFC 2047 encoded word) and bytes, the channel headers.
 func TestBuildParsesBack(t *testing.T) {
 	a := &Appeal{Name: "Мария Иванова", Email: "maria@resident.test", Phone: "+7 900", Subject: "Протечка [#12]",
 		Text: "Текст <b>как есть</b>\nвторая строка", Consent: true,
@@ -224,5 +229,42 @@ func TestWindowReserveParallel(t *testing.T) {
 	}
 	if ok, wait, _ := w.reserve("1.1.1.1", 3, time.Hour, now.Add(time.Minute)); ok || wait != 59*time.Minute {
 		t.Errorf("a fourth slot: %v, wait %v", ok, wait)
+	}
+}
+
+// The JSON API's file name reaches the forwarded copy without its path
+// and without bidi/format characters: the raw Content-Disposition, read
+// as a mail client reads it (not through our own cleaning parser).
+func TestAPIFileNameInForwardedCopy(t *testing.T) {
+	body := `{"name":"Пётр","email":"p@resident.test","subject":"s","text":"t","consent":true,` +
+		`"files":[{"name":"../../etc/акт\u202egnp.exe","content":"aGk="}]}`
+	r := httptest.NewRequest("POST", "/intake", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	cfg := rules.Defaults()
+	a, fe, err := readAPI(r, &cfg)
+	if err != nil || fe != nil {
+		t.Fatal(err, fe)
+	}
+	raw, err := build(a, mail.Address{Address: "support@example.com"}, "id@mx.test", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if ah, ok := p.Header.(*gomail.AttachmentHeader); ok {
+			n, _ := ah.Filename()
+			names = append(names, n)
+		}
+	}
+	if len(names) != 1 || names[0] != "актgnp.exe" {
+		t.Errorf("file names in the forwarded copy: %q, want [\"актgnp.exe\"]", names)
 	}
 }
