@@ -361,7 +361,7 @@ func dropTypeErrors(path string, data []byte) ([]byte, []error, error) {
 			}
 			return nil, nil, &Errors{Path: path, Errs: append(errs, errList(decodeError(path, err))...)}
 		}
-		errs = append(errs, errList(decodeError(path, err))...)
+		errs = append(errs, withRawValue(errList(decodeError(path, err)), lines[row-1])...)
 		for r, end := row, valueEnd(lines, row); r <= end; r++ {
 			blanked[r] = true
 			lines[r-1] = nil
@@ -443,7 +443,7 @@ func decodeError(path string, err error) error {
 		row, _ := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
 		if i := strings.Index(msg, "into struct field"); i > 0 {
-			msg = strings.TrimSpace(msg[:i]) + " (wrong type)"
+			msg = typeMismatch(de.Key(), msg[:i], "")
 		}
 		return &Errors{Path: path, Errs: []error{&KeyError{Key: strings.Join(de.Key(), "."), Line: row, Msg: msg}}}
 	}
