@@ -317,7 +317,7 @@ func TestWebformPageAbuse(t *testing.T) {
 	}
 	// Oversized file: 413 and the message shown.
 	code, _, body = f.post(goodFields(f.token()), []upload{{"big.bin", bytes.Repeat([]byte("x"), 5000)}}, nil)
-	if code != 413 || !strings.Contains(body, "Файлы слишком большие") {
+	if code != 413 || !strings.Contains(body, "Файлы слишком большие. Вместе не больше 0,0038 МБ") {
 		t.Errorf("big file: %d", code)
 	}
 	code, _, _ = f.post(goodFields(f.token()), []upload{{"huge.bin", bytes.Repeat([]byte("x"), 200<<10)}}, nil)

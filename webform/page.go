@@ -118,11 +118,23 @@ func (h *Handler) baseData(c *rules.Config) pageData {
 	wf := &c.Webform
 	d := pageData{Action: wf.Path, TokenField: tokenField, Honeypot: wf.Honeypot, Values: map[string]string{},
 		Errors: map[string]string{}, ConsentText: wf.ConsentText, ConsentVersion: wf.ConsentVersionOf(),
-		MaxFiles: wf.MaxFiles, MaxMB: strings.Replace(strconv.FormatFloat(math.Round(float64(c.FileCap())/(1<<20)*10)/10, 'f', -1, 64), ".", ",", 1)}
+		MaxFiles: wf.MaxFiles, MaxMB: megabytes(c.FileCap())}
 	if wf.CaptchaOn() {
 		d.CaptchaSiteKey, d.CaptchaField = wf.CaptchaSiteKey, wf.CaptchaField
 	}
 	return d
+}
+
+// megabytes is a size in MiB for the page, one decimal, a decimal comma
+// ("10", "2,5"); a cap under 0.1 MiB keeps two significant digits
+// ("0,0038") rather than read "0".
+func megabytes(n int64) string {
+	v := float64(n) / (1 << 20)
+	f := strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+	if v < 0.1 {
+		f = strconv.FormatFloat(v, 'g', 2, 64)
+	}
+	return strings.Replace(f, ".", ",", 1)
 }
 
 // render writes the page with its security headers: a CSP that allows
