@@ -58,6 +58,14 @@ func (c *dnsCache) get(ctx context.Context, k, name string, timeout time.Duratio
 		return e.val, e.err
 	}
 	ch := c.sf.DoChan(k, func() (any, error) {
+		// A flight that ended between our look above and this one has
+		// put its answer: take it rather than ask again.
+		c.mu.Lock()
+		e, ok := c.m[k]
+		c.mu.Unlock()
+		if ok && c.now().Before(e.expires) {
+			return e.val, e.err
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		v, err := fn(fctx)
