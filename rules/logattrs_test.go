@@ -32,3 +32,21 @@ func TestLogAttrs(t *testing.T) {
 		}
 	}
 }
+
+// A duration written as a bare number is refused, not taken as
+// nanoseconds (go-toml would store the integer into the int64).
+func TestBareDurationRefused(t *testing.T) {
+	text := strings.Replace(minimal, "[smtp]\n", "[smtp]\ncommand_timeout = 30\n", 1) + "[queue]\nretry_max = 60\n"
+	_, err := Load(write(t, "c.toml", text))
+	if err == nil {
+		t.Fatal("command_timeout = 30 accepted")
+	}
+	for _, want := range []string{`smtp.command_timeout: want a duration such as "30s"`, "got a bare number 30", "queue.retry_max"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	if _, err := Load(write(t, "d.toml", strings.Replace(minimal, "[smtp]\n", "[smtp]\ncommand_timeout = \"30s\"\n", 1))); err != nil {
+		t.Errorf("a proper duration refused: %v", err)
+	}
+}

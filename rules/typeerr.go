@@ -2,8 +2,11 @@ package rules
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // typeMismatch words a go-toml type error by what the key wants: go-toml
@@ -108,4 +111,49 @@ func withRawValue(errs []error, line []byte) []error {
 		}
 	}
 	return errs
+}
+
+// bareDurations finds durations written as bare numbers. go-toml stores
+// an integer straight into Duration (an int64) without UnmarshalText, so
+// `command_timeout = 30` would be 30 nanoseconds, silently; it is refused
+// as the string form is required ("30s"? "30m"?).
+func bareDurations(data []byte) []error {
+	var m map[string]any
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return nil // the decode proper reports it
+	}
+	var errs []error
+	walkDurations(reflect.TypeOf(Config{}), m, "", &errs)
+	return errs
+}
+
+func walkDurations(t reflect.Type, m map[string]any, prefix string, errs *[]error) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		v, ok := m[tag]
+		if tag == "" || tag == "-" || !f.IsExported() || !ok {
+			continue
+		}
+		key := prefix + tag
+		switch ft := f.Type; {
+		case ft == reflect.TypeOf(Duration(0)):
+			switch n := v.(type) {
+			case int64, float64:
+				*errs = append(*errs, &KeyError{Key: key, Msg: fmt.Sprintf(`want a duration such as "30s", "5m", "2h", got a bare number %v (seconds? minutes?)`, n)})
+			}
+		case ft.Kind() == reflect.Struct:
+			if sub, ok := v.(map[string]any); ok {
+				walkDurations(ft, sub, key+".", errs)
+			}
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			if list, ok := v.([]any); ok {
+				for _, item := range list {
+					if sub, ok := item.(map[string]any); ok {
+						walkDurations(ft.Elem(), sub, key+".", errs)
+					}
+				}
+			}
+		}
+	}
 }
