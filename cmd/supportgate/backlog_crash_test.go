@@ -36,6 +36,8 @@ max_messages_per_sender = 0
 max_connections_per_minute = 0
 [http]
 listen = %q
+[console]
+listen = %q
 [storage]
 dir = "state"
 [upstream]
@@ -61,7 +63,7 @@ application_token = "tok"
 poll_interval = "1h"
 rate_per_second = 4
 burst = 2
-`, smtpAddr, freePort(t), up.Addr(), out.Addr(), portal.WebhookURL())
+`, smtpAddr, freePort(t), freePort(t), up.Addr(), out.Addr(), portal.WebhookURL())
 	config := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

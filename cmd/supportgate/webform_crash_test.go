@@ -32,6 +32,8 @@ listen = %q
 hostname = "mx.crash.test"
 [http]
 listen = %q
+[console]
+listen = %q
 [storage]
 dir = "state"
 [upstream]
@@ -57,7 +59,7 @@ mailbox = "support@example.com"
 api_token_file = "intake.token"
 [webform.task]
 TAGS = ["Тип отправления: ЛК жителя"]
-`, smtpAddr, httpAddr, upstream, freePort(t), portal.WebhookURL())
+`, smtpAddr, httpAddr, freePort(t), upstream, freePort(t), portal.WebhookURL())
 	config := filepath.Join(dir, "config.toml")
 	os.WriteFile(config, []byte(cfg), 0o600)
 
