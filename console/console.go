@@ -1,10 +1,12 @@
 // Package console is the operator's listener ([console] listen): explain
 // against the live state, database check and backup, and (issue 12) the
 // operator's page. It is never the [http] listener, which faces Bitrix24
-// and may face the internet. On loopback without a users file it is open
-// to local users (as the database file is to its owner); anywhere else,
-// or whenever [console] users_file is set, every request needs a login
-// (HTTP Basic against bcrypt hashes).
+// and may face the internet. Every request needs a login (HTTP Basic or
+// the pages' form, against bcrypt hashes): the users of [console]
+// users_file, or, without one, the built-in user admin whose password is
+// made once into storage.dir/console.password (password.go). Only
+// [console] open_loopback = true opens a loopback console to every local
+// user (the demo).
 package console
 
 import (
@@ -33,7 +35,10 @@ type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	mu   sync.Mutex
-	auth *Users // nil: no login (loopback without a users file)
+	auth *Users // nil: no login (open_loopback)
+
+	builtinPass string // the password file's password builtin was made from
+	builtin     *Users
 
 	sessions sessions // the pages' logins (pages.go)
 	throttle throttle // slows password guessing on the login form
@@ -60,11 +65,49 @@ func (s *Server) SetConfig(cfg *rules.Config) error {
 		}
 	} else if !rules.LoopbackListen(cfg.Console.Listen) {
 		return &rules.KeyError{Key: "console.users_file", Msg: "required when console.listen is not loopback"}
+	} else if !cfg.Console.OpenLoopback {
+		var err error
+		if u, err = s.builtinLogin(cfg); err != nil {
+			return &rules.KeyError{Key: "console.users_file", Msg: "not set, and the built-in login's password file: " + err.Error()}
+		}
 	}
 	s.mu.Lock()
 	s.auth = u
 	s.mu.Unlock()
 	return nil
+}
+
+// builtinLogin is the admin login of the password file, made on first
+// use; the bcrypt hash is kept in memory and remade only when the file
+// changes. The log names the file, never the password.
+func (s *Server) builtinLogin(cfg *rules.Config) (*Users, error) {
+	path := PasswordFile(cfg)
+	pass, created, err := EnsurePassword(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.log.Info("console: made a password for the built-in login (no [console] users_file); read it as root or the service user", "user", DefaultUser, "file", path)
+	}
+	s.mu.Lock()
+	u := s.builtin
+	if s.builtinPass != pass {
+		u = nil
+	}
+	s.mu.Unlock()
+	if u != nil {
+		return u, nil
+	}
+	if u, err = builtinUsers(pass); err != nil {
+		return nil, err
+	}
+	if !created {
+		s.log.Info("console: login for the built-in user (no [console] users_file)", "user", DefaultUser, "file", path)
+	}
+	s.mu.Lock()
+	s.builtin, s.builtinPass = u, pass
+	s.mu.Unlock()
+	return u, nil
 }
 
 // Handle adds a route ("POST /explain"); every route is behind the login.
@@ -75,7 +118,7 @@ func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 	s.Handle(pattern, http.HandlerFunc(h))
 }
 
-// guard asks for a login when there is a users file.
+// guard asks for a login unless open_loopback opened the console.
 func (s *Server) guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()

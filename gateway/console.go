@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -25,6 +26,7 @@ func (g *Gateway) consoleRoutes(c *console.Server) {
 	c.HandleFunc("POST /explain/state", g.explainState)
 	c.HandleFunc("GET /db/check", g.dbCheck)
 	c.HandleFunc("GET /db/backup", g.dbBackup)
+	c.HandleFunc("GET /held", g.heldList)
 	g.consolePages(c)
 }
 
@@ -129,4 +131,32 @@ func (g *Gateway) dbBackup(w http.ResponseWriter, r *http.Request) {
 	if err := g.Store.Backup(w, func(n int64) { w.Header().Set("Content-Length", strconv.FormatInt(n, 10)) }); err != nil {
 		g.Log.Error("backup failed", "err", err)
 	}
+}
+
+// heldList answers GET /held for `supportgate held` while the gateway
+// runs (the database is locked to the CLI then): one line per held job.
+func (g *Gateway) heldList(w http.ResponseWriter, r *http.Request) {
+	jobs, msgs, err := g.Store.HeldJobs()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, l := range HeldLines(jobs, msgs) {
+		fmt.Fprintln(w, l)
+	}
+}
+
+// HeldLines are the lines `supportgate held` prints, one per held job.
+func HeldLines(jobs []*store.Job, msgs []*store.Message) []string {
+	var out []string
+	for i, j := range jobs {
+		from, rcpts, when := "?", "?", "?"
+		if i < len(msgs) && msgs[i] != nil {
+			m := msgs[i]
+			from, rcpts, when = m.From, strings.Join(m.Rcpts, ","), m.Received.Format("2006-01-02 15:04:05")
+		}
+		out = append(out, fmt.Sprintf("%s  %s  from <%s> to %s: %s", j.MsgID, when, from, rcpts, j.LastError))
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"supportgate/console"
 	"supportgate/mailtest"
 	"supportgate/rules"
 	"supportgate/senderauth/authtest"
@@ -128,6 +129,11 @@ func TestHeldReleasedByReloadSameTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return len(heldJobs(t, e)) == 1 }, "message held")
+	// `supportgate held` lists it through the console while we run.
+	pass, _ := console.ReadPassword(filepath.Join(e.dir, "state", console.PasswordName))
+	if code, out := get(t, "http://"+e.g.ConsoleAddr()+"/held", console.DefaultUser, pass); code != 200 || !strings.Contains(out, heldJobs(t, e)[0].MsgID) || !strings.Contains(out, "from <c@customer.test>") {
+		t.Errorf("GET /held: %d %q", code, out)
+	}
 	e.upstream.FailRcpt("support@mail.internal.example.com", nil)
 	if err := e.g.Reload(e.g.Cfg.Get()); err != nil {
 		t.Fatal(err)

@@ -69,7 +69,8 @@ func consoleEnvWith(t *testing.T, login bool) (*env, *bitrixtest.Portal) {
 	extra := fmt.Sprintf("[bitrix]\nwebhook_url = %q\nresponsible_id = 7\napplication_token = %q\nfolder_id = 11\npoll_interval = \"1h\"\n", portal.WebhookURL(), appToken) +
 		fmt.Sprintf("\n[console]\nlisten = \"127.0.0.1:0\"\nusers_file = %q\n\n[auth]\nautoreply = \"off\"\n", users)
 	if !login {
-		extra = strings.Replace(extra, fmt.Sprintf("users_file = %q\n", users), "", 1)
+		// The explicit opt-out: a loopback console open to local users.
+		extra = strings.Replace(extra, fmt.Sprintf("users_file = %q\n", users), "open_loopback = true\n", 1)
 	}
 	cfg := baseConfig(e.dir, e.upstream.Addr(), e.smarthost.Addr(), extra)
 	cfg = strings.Replace(cfg, `retry_initial = "100ms"`, `retry_initial = "10m"`, 1)

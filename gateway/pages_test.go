@@ -160,10 +160,11 @@ func TestPagesLogin(t *testing.T) {
 	}
 }
 
-// On loopback without a users file the pages need no login, but their
-// actions still need the CSRF token; the pages speak Russian when asked.
+// With open_loopback (the demo's opt-out) the pages need no login, but
+// their actions still need the CSRF token; the pages speak Russian when
+// asked.
 func TestPagesLocal(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, "[console]\nlisten = \"127.0.0.1:0\"\nopen_loopback = true\n")
 	base := "http://" + e.g.ConsoleAddr()
 	c := pagesClient(t)
 	resp, page := fetch(t, c, "GET", base+"/queue", nil)

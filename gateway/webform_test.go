@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,7 +317,7 @@ func TestWebformPageAbuse(t *testing.T) {
 	}
 	// Oversized file: 413 and the message shown.
 	code, _, body = f.post(goodFields(f.token()), []upload{{"big.bin", bytes.Repeat([]byte("x"), 5000)}}, nil)
-	if code != 413 || !strings.Contains(body, "Файлы слишком большие") {
+	if code != 413 || !strings.Contains(body, "Файлы слишком большие. Вместе не больше 0,0038 МБ") {
 		t.Errorf("big file: %d", code)
 	}
 	code, _, _ = f.post(goodFields(f.token()), []upload{{"huge.bin", bytes.Repeat([]byte("x"), 200<<10)}}, nil)
@@ -562,5 +563,74 @@ func TestWebformURLEncodedFromAllowedOrigin(t *testing.T) {
 	waitFor(t, func() bool { return len(portal.Tasks()) == 1 }, "task")
 	if task := portal.Tasks()[0]; task.Title != "Мусор" {
 		t.Errorf("task %q", task.Title)
+	}
+}
+
+// The per-IP cap holds under parallel posts (the slot is reserved at the
+// check), and its 429 page keeps what the person typed, storing nothing.
+func TestWebformPerIPCapParallel(t *testing.T) {
+	const cap, n = 2, 8
+	e, _ := newWebformEnv(t, fmt.Sprintf("max_per_ip = %d\n", cap), "")
+	f := newFormClient(t, e)
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = f.token()
+	}
+	codes := make([]int, n)
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range toks {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			fl := goodFields(toks[i])
+			fl["subject"] = fmt.Sprintf("Обращение %d", i)
+			<-start
+			codes[i], _, bodies[i] = f.post(fl, nil, nil)
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	accepted, limited := 0, 0
+	for i, c := range codes {
+		switch c {
+		case 200:
+			accepted++
+		case 429:
+			limited++
+			if !strings.Contains(bodies[i], `value="maria@resident.test"`) || !strings.Contains(bodies[i], fmt.Sprintf(`value="Обращение %d"`, i)) ||
+				!strings.Contains(bodies[i], "Течёт крыша над 5-м этажом.") || !strings.Contains(bodies[i], "Слишком много обращений") {
+				t.Errorf("the 429 page lost the input or the message:\n%s", bodies[i])
+			}
+		default:
+			t.Errorf("post %d: %d", i, c)
+		}
+	}
+	if accepted != cap || limited != n-cap {
+		t.Fatalf("%d parallel posts, cap %d: %d accepted, %d refused (429)", n, cap, accepted, limited)
+	}
+	waitFor(t, queueIdle(t, e), "the queue idle")
+	if st, err := e.g.Store.Stats(); err != nil || st.Messages > cap {
+		t.Errorf("stored %+v (%v), want at most %d messages", st, err, cap)
+	}
+}
+
+// A refused post (a validation error) gives its slot back: the person
+// who fixes a typo is not locked out by it.
+func TestWebformRefusalKeepsNoSlot(t *testing.T) {
+	e, _ := newWebformEnv(t, "max_per_ip = 1\n", "")
+	f := newFormClient(t, e)
+	bad := goodFields(f.token())
+	delete(bad, "email")
+	if code, _, _ := f.post(bad, nil, nil); code != 400 {
+		t.Fatalf("missing email: %d, want 400", code)
+	}
+	if code, _, body := f.post(goodFields(f.token()), nil, nil); code != 200 {
+		t.Fatalf("the corrected post after a refusal: %d\n%s", code, body)
+	}
+	code, _, body := f.post(goodFields(f.token()), nil, nil)
+	if code != 429 || !strings.Contains(body, `value="Мария Иванова"`) || !strings.Contains(body, "Течёт крыша") {
+		t.Errorf("the second post with max_per_ip = 1: %d, want 429 with the input kept\n%s", code, body)
 	}
 }

@@ -104,6 +104,12 @@ type Console struct {
 	// SecureCookies marks the session cookie Secure even when the
 	// request came over plain HTTP: the console behind a TLS proxy.
 	SecureCookies bool `toml:"secure_cookies"`
+	// OpenLoopback drops the login on a loopback console without
+	// UsersFile: every local user can then read every message (and
+	// download the database). For the demo; off by default, when the
+	// built-in login admin (password in storage.dir/console.password)
+	// guards it.
+	OpenLoopback bool `toml:"open_loopback"`
 }
 
 // HTTP is the listener for Bitrix24 events, health and metrics.
@@ -326,6 +332,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	errs = append(errs, bareDurations(data)...)
 	c := Defaults()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -383,7 +390,7 @@ func dropTypeErrors(path string, data []byte) ([]byte, []error, error) {
 			}
 			return nil, nil, &Errors{Path: path, Errs: append(errs, errList(decodeError(path, err))...)}
 		}
-		errs = append(errs, errList(decodeError(path, err))...)
+		errs = append(errs, withRawValue(errList(decodeError(path, err)), lines[row-1])...)
 		for r, end := row, valueEnd(lines, row); r <= end; r++ {
 			blanked[r] = true
 			lines[r-1] = nil
@@ -465,7 +472,7 @@ func decodeError(path string, err error) error {
 		row, _ := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
 		if i := strings.Index(msg, "into struct field"); i > 0 {
-			msg = strings.TrimSpace(msg[:i]) + " (wrong type)"
+			msg = typeMismatch(de.Key(), msg[:i], "")
 		}
 		return &Errors{Path: path, Errs: []error{&KeyError{Key: strings.Join(de.Key(), "."), Line: row, Msg: msg}}}
 	}

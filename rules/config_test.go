@@ -76,7 +76,7 @@ func TestErrorsNameKeys(t *testing.T) {
 		{"unknown keys with other problems, all at once", minimal + "[queue]\nretry_intial = \"1s\"\nworkers = 0\n[http]\nlisten = \"127.0.0.1:99999\"\n",
 			[]string{"queue.retry_intial (line 11): unknown key", "queue.workers: must be positive", "http.listen: bad port"}},
 		{"wrong type", strings.Replace(minimal, `hostname = "mx.example.com"`, "hostname = \"mx\"\nmax_message_bytes = \"big\"", 1),
-			[]string{"smtp.max_message_bytes (line 4)", "wrong type"}},
+			[]string{"smtp.max_message_bytes (line 4)", `want an integer (bytes, without quotes), got a string "big"`}},
 		{"bad duration", minimal + "[queue]\nretry_max = \"soon\"\n", []string{"queue.retry_max (line 11)", "not a duration"}},
 		{"syntax", "[smtp\n", []string{"line 1"}},
 		{"many at once", `

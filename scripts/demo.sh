@@ -127,7 +127,9 @@ cat <<MSG
 
 supportgate is running:  SMTP $host:$smtp_port   HTTP http://$host:$http_port/healthz  /metrics
 config: $config
-devmail ($host:$mail_port, upstream + smarthost) prints what supportgate forwards and sends.
+devmail ($host:$mail_port, upstream + smarthost) prints what supportgate forwards and sends:
+  each message's header and its text decoded (the auto-reply's says the task number).
+console: http://$host:$console_port/  (login admin, password: cat $state/console.password)
 fakeportal plays Bitrix24: its tasks, and a form to comment them as a
 specialist, are at http://$host:$ui_port/ (curl works too:
   curl -d task=101 -d text="Замените картридж" http://$host:$ui_port/comment )

@@ -263,6 +263,8 @@ func TestDemoRunsOnMovedPorts(t *testing.T) {
 	// devmail prints the forwarded copy, RCPT the mailbox's forward_to.
 	waitLine(t, d, "RCPT TO:support@mail.internal.example.com", time.Minute)
 	waitLine(t, d, "Subject: demo-test-subject", time.Minute)
+	// And the auto-reply, decoded, with the task number (README's promise).
+	waitLine(t, d, "Номер обращения: #", time.Minute)
 
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	code := d.wait(t, time.Minute)

@@ -38,6 +38,7 @@ type Options struct {
 // Checker runs checks. It is safe for concurrent use.
 type Checker struct {
 	resolver     *net.Resolver
+	cache        *dnsCache // shared by all checks (cache.go)
 	timeout      time.Duration
 	checkTimeout time.Duration
 	authservID   string
@@ -56,6 +57,7 @@ func New(opts Options) *Checker {
 		c.authservID, _ = os.Hostname()
 	}
 	c.resolver = newNetResolver(opts.Resolver, c.timeout)
+	c.cache = newDNSCache()
 	return c
 }
 
@@ -106,6 +108,7 @@ func (c *Checker) Check(ctx context.Context, in Input) Result {
 	ctx, cancel := context.WithTimeout(ctx, c.checkTimeout)
 	defer cancel()
 	l := newLookups(c.resolver, c.timeout)
+	l.shared = c.cache
 
 	r := Result{
 		AuthservID: c.authservID,

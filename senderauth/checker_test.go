@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,10 +206,78 @@ func TestLookupCache(t *testing.T) {
 	if n := w.dns.Queries("_n.example.org"); n != 1 {
 		t.Errorf("_n.example.org asked %d times in one check, want 1", n)
 	}
-	// The cache is per check: a second check asks again.
+	// The Checker's cache is shared: a second check asks nothing again.
 	w.check(goodIP, "a@twice.example.org", message("a@twice.example.org"))
-	if n := w.dns.Queries("_n.example.org"); n != 2 {
-		t.Errorf("_n.example.org asked %d times in two checks, want 2", n)
+	if n := w.dns.Queries("_n.example.org"); n != 1 {
+		t.Errorf("_n.example.org asked %d times in two checks, want 1", n)
+	}
+}
+
+// 300 messages from one domain at once: each name is asked as often as
+// one check alone asks it (once per record type), not once per message.
+func TestSharedCacheConcurrentChecks(t *testing.T) {
+	one := newWorld(t)
+	one.standardZone()
+	one.check(goodIP, "a@example.org", one.sign(message("a@example.org"), "example.org", "sel", one.key))
+
+	w := newWorld(t)
+	w.standardZone()
+	msg := w.sign(message("a@example.org"), "example.org", "sel", w.key)
+	const n = 300
+	var wg sync.WaitGroup
+	results := make([]Result, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = w.c.Check(context.Background(), Input{IP: goodIP, Helo: "mail.example.org", MailFrom: "a@example.org",
+				Message: func() (io.Reader, error) { return strings.NewReader(msg), nil }})
+		}(i)
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.SPF != results[0].SPF || r.DKIM != results[0].DKIM || r.DMARC != results[0].DMARC {
+			t.Fatalf("checks disagree: %+v vs %+v", r, results[0])
+		}
+	}
+	for _, name := range []string{"example.org", "sel._domainkey.example.org", "_dmarc.example.org"} {
+		want := one.dns.Queries(name)
+		if want == 0 {
+			t.Fatalf("one check asked nothing for %s: the zone changed?", name)
+		}
+		if got := w.dns.Queries(name); got != want {
+			t.Errorf("%s: %d queries for %d concurrent checks, want %d (as for one check)", name, got, n, want)
+		}
+	}
+}
+
+// A temporary failure is not cached (the next check asks again); a
+// missing record is, briefly.
+func TestSharedCacheSkipsTemporary(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Fail("broken.example")
+	l := func() *lookups { l := newLookups(w.c.resolver, time.Second); l.shared = w.c.cache; return l }
+	for i := 0; i < 2; i++ {
+		if _, err := l().LookupTXT(context.Background(), "broken.example"); err == nil || isNotFound(err) {
+			t.Fatalf("broken.example: %v, want a temporary error", err)
+		}
+	}
+	if q := w.dns.Queries("broken.example"); q < 2 {
+		t.Errorf("a temporary failure was cached: %d queries in two lookups", q)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := l().LookupTXT(context.Background(), "missing.example"); !isNotFound(err) {
+			t.Fatalf("missing.example: %v, want not found", err)
+		}
+	}
+	if q := w.dns.Queries("missing.example"); q != 1 {
+		t.Errorf("not found asked %d times in two lookups, want 1", q)
+	}
+	// Past its TTL the answer is asked again.
+	w.c.cache.now = func() time.Time { return time.Now().Add(cacheNegTTL + time.Second) }
+	l().LookupTXT(context.Background(), "missing.example")
+	if q := w.dns.Queries("missing.example"); q != 2 {
+		t.Errorf("after the negative TTL: %d queries, want 2", q)
 	}
 }
 

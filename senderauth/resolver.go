@@ -30,7 +30,8 @@ func newNetResolver(server string, timeout time.Duration) *net.Resolver {
 
 // lookups is the DNS view of one Check: each lookup has its own timeout and
 // is done at most once, because SPF, DKIM and DMARC (and the SPF include
-// tree) ask for the same names. There is no TTL: it lives for one check.
+// tree) ask for the same names. Across checks the Checker's dnsCache
+// (cache.go) answers, when there is one.
 //
 // It implements spf.DNSResolver. Errors are always a bare *net.DNSError
 // with either IsNotFound or IsTemporary set, because both the SPF and the
@@ -39,6 +40,7 @@ func newNetResolver(server string, timeout time.Duration) *net.Resolver {
 type lookups struct {
 	r       *net.Resolver
 	timeout time.Duration
+	shared  *dnsCache // nil: every check asks the resolver
 
 	mu sync.Mutex
 	m  map[string]*lookup
@@ -67,10 +69,14 @@ func (l *lookups) do(ctx context.Context, kind, name string, fn func(context.Con
 	l.mu.Unlock()
 
 	if !ok {
-		lctx, cancel := context.WithTimeout(ctx, l.timeout)
-		e.val, e.err = fn(lctx)
-		cancel()
-		e.err = normalize(name, e.err)
+		if l.shared != nil {
+			e.val, e.err = l.shared.get(ctx, k, name, l.timeout, fn)
+		} else {
+			lctx, cancel := context.WithTimeout(ctx, l.timeout)
+			e.val, e.err = fn(lctx)
+			cancel()
+			e.err = normalize(name, e.err)
+		}
 		close(e.done)
 	}
 	select {

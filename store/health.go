@@ -161,6 +161,9 @@ func walk(db *bolt.DB) (problems []string) {
 		if tx.Size() < int64(tx.DB().Info().PageSize)*2 {
 			return errors.New("file smaller than its two meta pages")
 		}
+		if err := cutShort(tx); err != nil {
+			return err
+		}
 		var sum byte
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(b, &sum) })
 	})
@@ -168,6 +171,25 @@ func walk(db *bolt.DB) (problems []string) {
 		problems = append(problems, err.Error())
 	}
 	return problems
+}
+
+// cutShort compares the file's size with its high-water mark: the meta
+// page's pgid (one past the highest page ever allocated) × the page
+// size, which is tx.Size(). bbolt grows the file before a commit uses a
+// page, so a file shorter than that lost its tail, even when the pages
+// still reachable from the root happen to lie below the cut (the walk
+// then reads nothing missing, and the next allocation would write into
+// a hole).
+func cutShort(tx *bolt.Tx) error {
+	fi, err := os.Stat(tx.DB().Path())
+	if err != nil {
+		return err
+	}
+	if hwm := tx.Size(); fi.Size() < hwm {
+		return fmt.Errorf("the file was cut short: it is %d bytes, but its meta page says %d pages of %d bytes (%d bytes) are in use",
+			fi.Size(), hwm/int64(tx.DB().Info().PageSize), tx.DB().Info().PageSize, hwm)
+	}
+	return nil
 }
 
 // walkBucket reads every value; sum keeps the reads from being

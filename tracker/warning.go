@@ -35,6 +35,7 @@ func warningLine(w string) string {
 type badTokenLog struct {
 	mu     sync.Mutex
 	last   time.Time // when the last line was written
+	first  time.Time // the first event counted in the next line
 	count  int       // events since
 	remote string    // the latest one's address
 }
@@ -48,12 +49,15 @@ func (b *badTokenLog) note(log *slog.Logger, remote, event string, now time.Time
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.count == 0 {
+		b.first = now
+	}
 	b.count++
 	b.remote = remote
 	if !b.last.IsZero() && now.Sub(b.last) < badTokenEvery {
 		return
 	}
-	log.Warn("bitrix24 events with a wrong application token", "count", b.count, "since", b.last, "remote", remote, "event", event)
+	log.Warn("bitrix24 events with a wrong application token", "count", b.count, "since", b.first, "remote", remote, "event", event)
 	b.last, b.count = now, 0
 }
 

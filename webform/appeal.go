@@ -157,8 +157,12 @@ func oneLine(s string) string {
 // CleanFileName keeps the last path element of a browser's or a
 // system's file name, without NUL, control characters, path separators
 // or leading dots, so "../../etc/passwd" is "passwd" and no name can
-// climb out of a folder wherever it is saved. Empty when nothing is left.
+// climb out of a folder wherever it is saved. Bidi overrides (U+202E:
+// "акт\u202egnp.exe" shows as "актexe.png") and every other format
+// character go too, as for mail's file names (mailparse.CleanFileName).
+// Empty when nothing is left.
 func CleanFileName(name string) string {
+	name = mailparse.CleanFileName(name)
 	name = strings.Map(func(r rune) rune {
 		if r == 0 || unicode.IsControl(r) || r == utf8.RuneError {
 			return -1

@@ -118,11 +118,23 @@ func (h *Handler) baseData(c *rules.Config) pageData {
 	wf := &c.Webform
 	d := pageData{Action: wf.Path, TokenField: tokenField, Honeypot: wf.Honeypot, Values: map[string]string{},
 		Errors: map[string]string{}, ConsentText: wf.ConsentText, ConsentVersion: wf.ConsentVersionOf(),
-		MaxFiles: wf.MaxFiles, MaxMB: strings.Replace(strconv.FormatFloat(math.Round(float64(c.FileCap())/(1<<20)*10)/10, 'f', -1, 64), ".", ",", 1)}
+		MaxFiles: wf.MaxFiles, MaxMB: megabytes(c.FileCap())}
 	if wf.CaptchaOn() {
 		d.CaptchaSiteKey, d.CaptchaField = wf.CaptchaSiteKey, wf.CaptchaField
 	}
 	return d
+}
+
+// megabytes is a size in MiB for the page, one decimal, a decimal comma
+// ("10", "2,5"); a cap under 0.1 MiB keeps two significant digits
+// ("0,0038") rather than read "0".
+func megabytes(n int64) string {
+	v := float64(n) / (1 << 20)
+	f := strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+	if v < 0.1 {
+		f = strconv.FormatFloat(v, 'g', 2, 64)
+	}
+	return strings.Replace(f, ".", ",", 1)
 }
 
 // render writes the page with its security headers: a CSP that allows
@@ -163,15 +175,6 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	wf := &c.Webform
 	ip, now := clientIP(r, wf), time.Now()
 	d := h.baseData(c)
-	if full, wait := h.perIP.full(ip, wf.MaxPerIP, wf.Window.D(), now); full {
-		h.count("page", "rate_limited")
-		h.log.Info("refused", "reason", "too many submissions from this IP", "client", ip)
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		d.Notice = "rate_limited"
-		d.Token = h.issue(h.nonceFor(w, r, c), now)
-		h.render(w, c, http.StatusTooManyRequests, d)
-		return
-	}
 	allowSlowUpload(w)
 	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(c))
 	a, err := readMultipart(r, c)
@@ -198,6 +201,28 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Values = map[string]string{"name": a.Name, "email": a.Email, "phone": a.Phone, "subject": a.Subject, "text": a.Text}
 	d.Consent = a.Consent
+
+	// The per-IP cap, after the form is read (within its size cap) so a
+	// 429 shows the person's input again, nothing stored. The slot is
+	// reserved now, atomically with the count, and given back unless the
+	// post is accepted: parallel posts cannot pass the cap, and a typo
+	// or a refusal costs nobody a slot (the cap counts submissions).
+	ok, wait, release := h.perIP.reserve(ip, wf.MaxPerIP, wf.Window.D(), now)
+	if !ok {
+		h.count("page", "rate_limited")
+		h.log.Info("refused", "reason", "too many submissions from this IP", "client", ip)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		d.Notice = "rate_limited"
+		d.Token = h.issue(h.nonceFor(w, r, c), now)
+		h.render(w, c, http.StatusTooManyRequests, d)
+		return
+	}
+	accepted := false
+	defer func() {
+		if !accepted {
+			release()
+		}
+	}()
 
 	nonce, at, signed := h.verify(val(tokenField))
 	ck, _ := r.Cookie(cookieName)
@@ -282,7 +307,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	h.perIP.add(ip, wf.Window.D(), now)
+	accepted = true
 	h.count("page", "accepted")
 	h.render(w, c, http.StatusOK, pageData{Done: true, ID: id, Action: wf.Path, Values: d.Values, Errors: map[string]string{}})
 }

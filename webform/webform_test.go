@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	gomail "github.com/emersion/go-message/mail"
 
 	"supportgate/mailparse"
 	"supportgate/rules"
@@ -27,6 +30,9 @@ func TestCleanFileName(t *testing.T) {
 		"../":                             "",
 		".hidden":                         "hidden",
 		"a\r\nb.txt":                      "ab.txt",
+		"../../etc/акт\u202egnp.exe":      "актgnp.exe",
+		"a\u200bb\u2066c\ufeff.pdf":       "abc.pdf",
+		"x\u2028y\u0085.txt":              "xy.txt",
 		strings.Repeat("я", 300) + ".pdf": strings.Repeat("я", 146) + ".pdf",
 	} {
 		if got := CleanFileName(in); got != want {
@@ -36,7 +42,7 @@ func TestCleanFileName(t *testing.T) {
 }
 
 // The built message parses back: From, To, subject, the text, the file
-// with its Cyrillic name (RFC 2231) and bytes, the channel headers.
+// with its Cyrillic name (an RFC 2047 encoded word) and bytes, the channel headers.
 func TestBuildParsesBack(t *testing.T) {
 	a := &Appeal{Name: "Мария Иванова", Email: "maria@resident.test", Phone: "+7 900", Subject: "Протечка [#12]",
 		Text: "Текст <b>как есть</b>\nвторая строка", Consent: true,
@@ -190,5 +196,75 @@ func TestClientIP(t *testing.T) {
 		if got := clientIP(r, wf); got != c.want {
 			t.Errorf("peer %s XFF %q: %s, want %s", c.peer, c.xff, got, c.want)
 		}
+	}
+}
+
+// reserve is check-and-add under one lock: of many parallel callers at
+// most max get a slot; a released slot is free again.
+func TestWindowReserveParallel(t *testing.T) {
+	w := newWindow()
+	now := time.Now()
+	var mu sync.Mutex
+	var got []func()
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _, release := w.reserve("1.1.1.1", 3, time.Hour, now); ok {
+				mu.Lock()
+				got = append(got, release)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 3 {
+		t.Fatalf("%d reservations of 3", len(got))
+	}
+	got[0]()
+	got[0]() // twice: still one slot back
+	if ok, _, _ := w.reserve("1.1.1.1", 3, time.Hour, now); !ok {
+		t.Error("a released slot is not free")
+	}
+	if ok, wait, _ := w.reserve("1.1.1.1", 3, time.Hour, now.Add(time.Minute)); ok || wait != 59*time.Minute {
+		t.Errorf("a fourth slot: %v, wait %v", ok, wait)
+	}
+}
+
+// The JSON API's file name reaches the forwarded copy without its path
+// and without bidi/format characters: the raw Content-Disposition, read
+// as a mail client reads it (not through our own cleaning parser).
+func TestAPIFileNameInForwardedCopy(t *testing.T) {
+	body := `{"name":"Пётр","email":"p@resident.test","subject":"s","text":"t","consent":true,` +
+		`"files":[{"name":"../../etc/акт\u202egnp.exe","content":"aGk="}]}`
+	r := httptest.NewRequest("POST", "/intake", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	cfg := rules.Defaults()
+	a, fe, err := readAPI(r, &cfg)
+	if err != nil || fe != nil {
+		t.Fatal(err, fe)
+	}
+	raw, err := build(a, mail.Address{Address: "support@example.com"}, "id@mx.test", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if ah, ok := p.Header.(*gomail.AttachmentHeader); ok {
+			n, _ := ah.Filename()
+			names = append(names, n)
+		}
+	}
+	if len(names) != 1 || names[0] != "актgnp.exe" {
+		t.Errorf("file names in the forwarded copy: %q, want [\"актgnp.exe\"]", names)
 	}
 }

@@ -163,3 +163,19 @@ func TestHeldCommand(t *testing.T) {
 		t.Errorf("%d jobs left", len(all))
 	}
 }
+
+// While the gateway runs (and holds the database), held lists through
+// its console instead of failing on the lock; -drop still wants it
+// stopped.
+func TestHeldWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, freePort(t), freePort(t))
+	runGateway(t, cfg)
+	code, out, errs := cli("held", "-config", cfg)
+	if code != 0 || !strings.Contains(out, "no held messages") {
+		t.Fatalf("held with the gateway running: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := cli("held", "-config", cfg, "-drop", "nope"); code == 0 || !strings.Contains(errs, "stop the gateway") {
+		t.Errorf("held -drop with the gateway running: %d %q", code, errs)
+	}
+}

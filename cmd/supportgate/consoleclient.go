@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"supportgate/console"
 	"supportgate/gateway"
 	"supportgate/rules"
 )
@@ -19,14 +20,16 @@ import (
 // consoleClient talks to a running gateway's [console] listener (explain,
 // db check, db backup). The login, when the console has a users file,
 // comes from SUPPORTGATE_CONSOLE_USER and SUPPORTGATE_CONSOLE_PASSWORD
-// (never a flag: flags show in ps).
+// (never a flag: flags show in ps); without them, and without a users
+// file, from the built-in login's password file in storage.dir, which
+// only root and the service user can read (console/password.go).
 type consoleClient struct {
 	base       string
 	user, pass string
 	hc         *http.Client
 }
 
-var errLogin = errors.New("the console asks for a login: set SUPPORTGATE_CONSOLE_USER and SUPPORTGATE_CONSOLE_PASSWORD")
+var errLogin = errors.New("the console asks for a login: set SUPPORTGATE_CONSOLE_USER and SUPPORTGATE_CONSOLE_PASSWORD (without [console] users_file: run as root or the service user, who can read storage.dir/" + console.PasswordName + ")")
 
 func newConsoleClient(cfg *rules.Config) *consoleClient {
 	host, port, err := net.SplitHostPort(cfg.Console.Listen)
@@ -36,8 +39,15 @@ func newConsoleClient(cfg *rules.Config) *consoleClient {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	return &consoleClient{base: "http://" + net.JoinHostPort(host, port), user: os.Getenv("SUPPORTGATE_CONSOLE_USER"),
+	c := &consoleClient{base: "http://" + net.JoinHostPort(host, port), user: os.Getenv("SUPPORTGATE_CONSOLE_USER"),
 		pass: os.Getenv("SUPPORTGATE_CONSOLE_PASSWORD"), hc: &http.Client{Timeout: 10 * time.Minute}}
+	if c.user == "" && cfg.Console.UsersFile == "" {
+		// Unreadable (another OS user): no login, and the console says 401.
+		if p, err := console.ReadPassword(console.PasswordFile(cfg)); err == nil {
+			c.user, c.pass = console.DefaultUser, p
+		}
+	}
+	return c
 }
 
 // do sends one request; a non-200 answer is an error with its text.

@@ -13,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"supportgate/console"
 	"supportgate/gateway"
 	"supportgate/rules"
 	"supportgate/store"
@@ -58,6 +59,16 @@ func TestDBBackupRestores(t *testing.T) {
 	if code, out, errs := cli("db", "check", "-config", cfg); code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("db check through the console: %d %s %s", code, out, errs)
 	}
+	// The login came from storage.dir/console.password (the same OS
+	// user can read it); a user who cannot read it gets the 401's advice.
+	pw := filepath.Join(dir, "state", console.PasswordName)
+	if err := os.Rename(pw, pw+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := cli("db", "backup", "-config", cfg, backup+".2"); code == 0 || !strings.Contains(errs, "asks for a login") {
+		t.Errorf("db backup without the password file: %d %s", code, errs)
+	}
+	os.Rename(pw+".away", pw)
 	// Restore into a new storage dir, as the README says.
 	restored := t.TempDir()
 	data, _ := os.ReadFile(backup)

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
+	"supportgate/gateway"
 	"supportgate/rules"
 	"supportgate/store"
 )
 
 // cmdHeld lists the messages held for a configuration error (a forward_to
 // the mailbox server refuses) and drops one when the admin gives up on
-// it. It opens the database, so the gateway must be stopped; to retry
+// it. Listing works while the gateway runs (through its console);
+// dropping opens the database, so the gateway must be stopped. To retry
 // held messages instead, fix the config and reload the running gateway.
 func cmdHeld(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("held", stderr)
@@ -24,6 +28,18 @@ func cmdHeld(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "supportgate: "+err.Error())
 		return 1
+	}
+	if *drop == "" {
+		// While the gateway runs it holds the database: list through its
+		// console instead (dropping stays an offline step, or the
+		// console page's Drop).
+		cc := newConsoleClient(cfg)
+		if _, serr := cc.status(); serr == nil {
+			return heldOnline(cc, stdout, stderr)
+		} else if errors.Is(serr, errLogin) {
+			fmt.Fprintln(stderr, "supportgate: "+serr.Error())
+			return 1
+		}
 	}
 	st, err := store.Open(cfg.Storage.Dir)
 	if err != nil {
@@ -53,13 +69,30 @@ func cmdHeld(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "no held messages")
 		return 0
 	}
-	for i, j := range jobs {
-		m := msgs[i]
-		from, rcpts, when := "?", "?", "?"
-		if m != nil {
-			from, rcpts, when = m.From, strings.Join(m.Rcpts, ","), m.Received.Format("2006-01-02 15:04:05")
-		}
-		fmt.Fprintf(stdout, "%s  %s  from <%s> to %s: %s\n", j.MsgID, when, from, rcpts, j.LastError)
+	for _, l := range gateway.HeldLines(jobs, msgs) {
+		fmt.Fprintln(stdout, l)
 	}
+	return 0
+}
+
+// heldOnline lists the held messages through the running gateway's
+// console (GET /held).
+func heldOnline(cc *consoleClient, stdout, stderr io.Writer) int {
+	resp, err := cc.do(http.MethodGet, "/held", nil, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "supportgate: "+err.Error())
+		return 1
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		fmt.Fprintln(stderr, "supportgate: "+err.Error())
+		return 1
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		fmt.Fprintln(stdout, "no held messages")
+		return 0
+	}
+	stdout.Write(body)
 	return 0
 }

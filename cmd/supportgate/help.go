@@ -65,7 +65,8 @@ evaluates at another moment (in the mailbox's time zone).`,
 config names (a mailbox's forward_to) is held, not bounced: the customer
 gets no DSN and the admin at [upstream] notify is told. Fix the config and
 reload to retry held messages; "held" lists them, and -drop gives one up
-(no DSN). It opens the database, so the gateway must be stopped.`,
+(no DSN). Listing works while the gateway runs (through its console);
+-drop opens the database, so the gateway must be stopped for it.`,
 		example: "supportgate held -config /etc/supportgate/config.toml -drop hofdzrirazd8544a3ed7",
 	},
 	{

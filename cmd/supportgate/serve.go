@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,7 +32,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg.Log.Format, cfg.Log.Level, os.Stderr)
-	log.Info("effective config", "version", version, "config", cfg.Redacted())
+	// Typed key=value of the toml keys (never a %+v of the struct, which
+	// showed private fields and the whole consent text).
+	log.Info("effective config", "version", version, slog.Attr{Key: "config", Value: slog.GroupValue(cfg.LogAttrs()...)})
 	startPprof(log)
 	for _, w := range warnings(cfg) {
 		log.Warn(w)
