@@ -3,7 +3,7 @@
 # RSS_SESSIONS parallel messages, each with one RSS_ATTACH-byte attachment (about
 # 20 MB on the wire by default), against the fake portal (cmd/fakeportal, its own
 # process, so its memory is not counted) with folder uploads on. Samples VmRSS/VmHWM
-# of supportgate every 100 ms from the first byte until every task job is done.
+# of supportgate every 100 ms from the first byte until every task's files job is done.
 # Prints one line and writes it to $RESULTS/rss-tasks.txt.
 #
 # Env: RSS_SESSIONS [50]  RSS_ATTACH [15000000]  RESULTS [bench/results]
@@ -97,9 +97,11 @@ PIDS+=("$SAMPLER")
 start=$(date +%s)
 bin/bigmail -addr "127.0.0.1:$SG_PORT" -n "$RSS_SESSIONS" -size "$RSS_ATTACH" -to support@bench.test >&2 ||
 	{ log "bigmail failed"; exit 1; }
+# A task is done when its files are attached too: the files job (which
+# streams every attachment and the .eml to Drive) follows the task job.
 tasks_done() {
 	curl -s "http://127.0.0.1:$SG_HTTP_PORT/metrics" |
-		awk '/^supportgate_job_runs_total\{kind="task",outcome="done"\}/ { print $2 }'
+		awk '/^supportgate_job_runs_total\{kind="files",outcome="done"\}/ { print $2 }'
 }
 for _ in $(seq 1 $((DRAIN_TIMEOUT * 2))); do
 	d=$(tasks_done); [ "${d:-0}" -ge "$RSS_SESSIONS" ] && break

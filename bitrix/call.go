@@ -133,17 +133,9 @@ func (c *Client) do(ctx context.Context, method string, body []byte) (*envelope,
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.hc.Do(req)
+	c.observeResponse(method, resp, err)
 	if err != nil {
-		c.observe(method, "error")
 		return nil, c.netErr(method, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
-		c.observe(method, "refused") // most likely the bucket; a 503 page counts too
-	case resp.StatusCode >= 300:
-		c.observe(method, "error")
-	default:
-		c.observe(method, "ok")
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -172,6 +164,20 @@ func (c *Client) do(ctx context.Context, method string, body []byte) (*envelope,
 		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Description: http.StatusText(resp.StatusCode)}
 	}
 	return &env, nil
+}
+
+// observeResponse tells the request's outcome to OnRequest.
+func (c *Client) observeResponse(method string, resp *http.Response, err error) {
+	switch {
+	case err != nil:
+		c.observe(method, "error")
+	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+		c.observe(method, "refused") // most likely the bucket; a 503 page counts too
+	case resp.StatusCode >= 300:
+		c.observe(method, "error")
+	default:
+		c.observe(method, "ok")
+	}
 }
 
 func (c *Client) observe(method, outcome string) {

@@ -2,14 +2,12 @@ package bitrix
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // dialog is the DIALOG_ID of a task chat (docs/bitrix24.md §3.2).
@@ -52,44 +50,16 @@ func (c *Client) UploadChatFileFrom(ctx context.Context, chatID int64, name stri
 	jname, _ := json.Marshal(name)
 	prefix := `{"dialogId":"` + dialog(chatID) + `","fields":{"name":` + string(jname) + `,"content":"`
 	const suffix = `"}}`
-	length := int64(len(prefix)) + int64(base64.StdEncoding.EncodedLen(int(size))) + int64(len(suffix))
-	for attempt := 0; ; attempt++ {
-		if err := c.lim.wait(ctx); err != nil {
-			return 0, fmt.Errorf("bitrix %s: %w", method, err)
-		}
-		src, err := open()
-		if err != nil {
-			return 0, fmt.Errorf("bitrix %s: open %s: %w", method, name, err)
-		}
-		body := io.MultiReader(strings.NewReader(prefix), &b64Reader{src: src}, strings.NewReader(suffix))
-		env, err := c.doStream(ctx, method, body, length, c.timeout+time.Duration(size/(256<<10))*time.Second)
-		src.Close()
-		if err == nil {
-			var res struct {
-				MessageID ID `json:"messageId"`
-			}
-			if uerr := json.Unmarshal(env.Result, &res); uerr != nil || res.MessageID <= 0 {
-				return 0, &AmbiguousError{Method: method,
-					Err: &Error{Method: method, Description: "answer has no message id", HTTPStatus: 200}}
-			}
-			return int64(res.MessageID), nil
-		}
-		var e *Error
-		isAPI := errors.As(err, &e)
-		if isAPI && isRateLimit(e) {
-			c.lim.drain()
-			if attempt >= c.retries {
-				return 0, err
-			}
-			if serr := sleep(ctx, c.backoff(attempt)); serr != nil {
-				return 0, fmt.Errorf("bitrix %s: %w (last error: %v)", method, serr, err)
-			}
-			continue
-		}
-		if !isAPI || e.HTTPStatus >= 500 && !e.codeIs(CodeOverload) {
-			c.log.Warn("bitrix: create outcome unknown", "method", method, "err", err)
-			return 0, &AmbiguousError{Method: method, Err: err}
-		}
+	env, err := c.streamCreate(ctx, method, name, prefix, suffix, size, open)
+	if err != nil {
 		return 0, err
 	}
+	var res struct {
+		MessageID ID `json:"messageId"`
+	}
+	if uerr := json.Unmarshal(env.Result, &res); uerr != nil || res.MessageID <= 0 {
+		return 0, &AmbiguousError{Method: method,
+			Err: &Error{Method: method, Description: "answer has no message id", HTTPStatus: 200}}
+	}
+	return int64(res.MessageID), nil
 }

@@ -63,45 +63,57 @@ func (c *Client) UploadFileFrom(ctx context.Context, folderID int64, name string
 	// left open in the middle.
 	prefix := `{"id":` + strconv.FormatInt(folderID, 10) + `,"data":{"NAME":` + string(jname) + `},"fileContent":[` + string(jname) + `,"`
 	const suffix = `"],"generateUniqueName":true}`
+	env, err := c.streamCreate(ctx, method, name, prefix, suffix, size, open)
+	if err != nil {
+		return 0, err
+	}
+	var res struct {
+		ID ID `json:"ID"`
+	}
+	if uerr := json.Unmarshal(env.Result, &res); uerr != nil || res.ID <= 0 {
+		return 0, &AmbiguousError{Method: method,
+			Err: &Error{Method: method, Description: "answer has no file id", HTTPStatus: 200}}
+	}
+	return int64(res.ID), nil
+}
+
+// streamCreate sends one create whose JSON body is prefix, the file's
+// bytes base64-encoded as they are read, and suffix (an upload: never in
+// a batch, one unit of the budget each). A refusal before the portal ran
+// it (the bucket) is retried; a lost answer is ambiguous.
+func (c *Client) streamCreate(ctx context.Context, method, name, prefix, suffix string, size int64, open func() (io.ReadCloser, error)) (*envelope, error) {
 	length := int64(len(prefix)) + int64(base64.StdEncoding.EncodedLen(int(size))) + int64(len(suffix))
 	for attempt := 0; ; attempt++ {
 		if err := c.lim.wait(ctx); err != nil {
-			return 0, fmt.Errorf("bitrix %s: %w", method, err)
+			return nil, fmt.Errorf("bitrix %s: %w", method, err)
 		}
 		src, err := open()
 		if err != nil {
-			return 0, fmt.Errorf("bitrix %s: open %s: %w", method, name, err)
+			return nil, fmt.Errorf("bitrix %s: open %s: %w", method, name, err)
 		}
 		body := io.MultiReader(strings.NewReader(prefix), &b64Reader{src: src}, strings.NewReader(suffix))
 		env, err := c.doStream(ctx, method, body, length, c.timeout+time.Duration(size/(256<<10))*time.Second)
 		src.Close()
 		if err == nil {
-			var res struct {
-				ID ID `json:"ID"`
-			}
-			if uerr := json.Unmarshal(env.Result, &res); uerr != nil || res.ID <= 0 {
-				return 0, &AmbiguousError{Method: method,
-					Err: &Error{Method: method, Description: "answer has no file id", HTTPStatus: 200}}
-			}
-			return int64(res.ID), nil
+			return env, nil
 		}
 		var e *Error
 		isAPI := errors.As(err, &e)
 		if isAPI && isRateLimit(e) {
 			c.lim.drain()
 			if attempt >= c.retries {
-				return 0, err
+				return nil, err
 			}
 			if serr := sleep(ctx, c.backoff(attempt)); serr != nil {
-				return 0, fmt.Errorf("bitrix %s: %w (last error: %v)", method, serr, err)
+				return nil, fmt.Errorf("bitrix %s: %w (last error: %v)", method, serr, err)
 			}
 			continue
 		}
 		if !isAPI || e.HTTPStatus >= 500 && !e.codeIs(CodeOverload) {
 			c.log.Warn("bitrix: create outcome unknown", "method", method, "err", err)
-			return 0, &AmbiguousError{Method: method, Err: err}
+			return nil, &AmbiguousError{Method: method, Err: err}
 		}
-		return 0, err
+		return nil, err
 	}
 }
 
@@ -119,19 +131,11 @@ func (c *Client) doStream(ctx context.Context, method string, body io.Reader, le
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.observe(method, "error")
-		return nil, c.netErr(method, err)
-	}
 	// Each upload is a unit of the portal's budget like any request: the
 	// metric must show them, or a lane stuck behind uploads looks idle.
-	switch {
-	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
-		c.observe(method, "refused")
-	case resp.StatusCode >= 300:
-		c.observe(method, "error")
-	default:
-		c.observe(method, "ok")
+	c.observeResponse(method, resp, err)
+	if err != nil {
+		return nil, c.netErr(method, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))

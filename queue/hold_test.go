@@ -31,7 +31,12 @@ func TestHoldUntilReleased(t *testing.T) {
 		jobs, _, _ := st.HeldJobs()
 		return len(jobs)
 	}
-	eventually(t, func() bool { return held() == 1 && notices.Load() == 1 })
+	// The barrier: held, the notice sent and its job finished (the
+	// handler counts before the runner removes the job).
+	eventually(t, func() bool {
+		jobs, _ := st.Jobs()
+		return held() == 1 && notices.Load() == 1 && len(jobs) == 1
+	})
 	// The dispatcher has nothing due: the held job is not claimed, however
 	// long we look (the due index has no entry for it).
 	if next := st.NextDue(); !next.IsZero() {
