@@ -21,7 +21,7 @@ func newPacedEnv(t *testing.T) (*env, *bitrixtest.Portal) {
 	extra := fmt.Sprintf("[bitrix]\nwebhook_url = %q\nresponsible_id = 7\napplication_token = %q\npoll_interval = \"1h\"\nrate_per_second = 5\nburst = 1\n"+
 		"[autoreply]\nwait_for_task = \"1s\"\nmax_per_sender = 0\n[auth]\nautoreply = \"off\"\n", portal.WebhookURL(), appToken)
 	text := baseConfig(e.dir, e.upstream.Addr(), e.smarthost.Addr(), extra)
-	text = strings.Replace(text, "workers = 4", "workers = 4\nportal_workers = 32", 1)
+	text = strings.Replace(text, "workers = 4", "workers = 4\nportal_workers = 8", 1) // fewer workers than jobs: files jobs must not take them all
 	text = strings.Replace(text, "max_messages_per_sender = 0", "max_messages_per_sender = 0\nmax_connections_per_ip = 1000\nmax_connections_per_minute = 0", 1)
 	e.startText(text)
 	return e, portal

@@ -20,7 +20,9 @@ type storeTx = bolt.Tx
 // ReplyLane is the queue lane of the auto-replies; replyWorkers many may
 // wait for their task number at once (a goroutine each, no store polls).
 const (
-	ReplyLane    = "reply"
+	ReplyLane = "reply"
+	// filesAtOnce is how many files jobs (tracker.KindFiles) run at once.
+	filesAtOnce  = 4
 	replyWorkers = 256
 	ForwardLane  = "forward"
 )
@@ -40,6 +42,10 @@ func (g *Gateway) setupStages() error {
 	// customer's follow-up go ahead of a backlog of new tasks.
 	g.Runner.Lane(tracker.Lane, g.Cfg.Get().Queue.PortalWorkers, tracker.KindNotify, tracker.KindComment, tracker.KindTask, tracker.KindFiles)
 	g.Runner.WarnLag(tracker.Lane, time.Minute)
+	// Uploads go one request each at the budget's pace, after everything
+	// else: a few files jobs at a time keep the budget busy, and the other
+	// workers stay free for the tasks, comments and answers that batch.
+	g.Runner.Limit(tracker.KindFiles, filesAtOnce)
 	// Auto-replies may wait (in memory, bounded by wait_for_task) for the
 	// task number; they wait in a lane of their own so forwarding never
 	// waits behind them.
