@@ -158,9 +158,11 @@ func (l *limiter) drain() {
 	}
 }
 
-// delay is how long n more requests would wait for their turn now behind
-// those already waiting, without taking anything (an estimate for callers
-// deciding whether to wait for the portal at all).
+// delay is how long n more requests of a new task's priority would wait
+// for their turn now, without taking anything (an estimate for callers
+// deciding whether to wait for the portal at all). Only waiters that go
+// first count: uploads of files (PriorityFiles) and the reconciler wait
+// behind a new task, so a backlog of files does not make a task late.
 func (l *limiter) delay(n int) time.Duration {
 	if l == nil || l.rate <= 0 {
 		return 0
@@ -168,7 +170,13 @@ func (l *limiter) delay(n int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.refill()
-	need := float64(n+len(l.q)) - l.tokens
+	ahead := 0
+	for _, w := range l.q {
+		if w.prio <= PriorityNew {
+			ahead++
+		}
+	}
+	need := float64(n+ahead) - l.tokens
 	if need <= 0 {
 		return 0
 	}

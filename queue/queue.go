@@ -359,9 +359,12 @@ func (r *Runner) dispatch(ctx, jctx context.Context, l *lane, wg *sync.WaitGroup
 		l.mu.Unlock()
 		// A full lane still looks (a read, no write): how many due jobs
 		// wait for a worker is its backlog, which others ask about.
-		claimed, next, waiting, err := r.st.ClaimLane(time.Now(), r.laneClaim(l, free), r.lease)
+		var capped int
+		claimed, next, waiting, err := r.st.ClaimLane(time.Now(), r.laneClaim(l, free, &capped), r.lease)
 		l.mu.Lock()
-		l.waiting = waiting
+		// Jobs held back by their kind's cap (Limit) wait by design, not
+		// for a worker: they are not the lane's backlog.
+		l.waiting = max(0, waiting-capped)
 		l.mu.Unlock()
 		if err != nil {
 			r.log.Error("queue: claim", "lane", l.name, "err", err)
@@ -416,7 +419,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // laneClaim tells the store which due jobs lane l can start now: its own
 // kinds (or every unassigned kind, for the main lane), at most free of
 // them, each kind within its Limit.
-func (r *Runner) laneClaim(l *lane, free int) store.LaneClaim {
+func (r *Runner) laneClaim(l *lane, free int, capped *int) store.LaneClaim {
 	r.mu.RLock()
 	caps := make(map[string]int, len(r.caps))
 	for k, n := range r.caps {
@@ -441,10 +444,11 @@ func (r *Runner) laneClaim(l *lane, free int) store.LaneClaim {
 			return -1
 		},
 		Take: func(kind string) bool {
-			if free <= 0 {
+			if c, ok := caps[kind]; ok && taken[kind] >= c {
+				*capped++
 				return false
 			}
-			if c, ok := caps[kind]; ok && taken[kind] >= c {
+			if free <= 0 {
 				return false
 			}
 			free--
