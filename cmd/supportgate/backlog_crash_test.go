@@ -102,7 +102,9 @@ burst = 2
 
 	startServe(t, bin, config, smtpAddr)
 	waitUntil(t, func() bool { return len(portal.Tasks()) >= n }, "every task after the restart")
-	time.Sleep(time.Second) // a duplicate would come right behind
+	// The barrier: the restarted gateway's queue is empty, so nothing is
+	// left that could still send or file a second copy.
+	waitUntil(t, func() bool { return queueEmpty(httpAddr) }, "the queue drained")
 	t.Logf("killed with %d of %d tasks filed", killedAt, n)
 	byMarker := map[string]int{}
 	byTitle := map[string]int{}
@@ -150,6 +152,22 @@ func jobsOf(httpAddr, kind string) int {
 		}
 	}
 	return n
+}
+
+// queueEmpty reports whether /metrics shows no message left in the queue.
+func queueEmpty(httpAddr string) bool {
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, "supportgate_queue_messages "); ok {
+			return strings.TrimSpace(v) == "0"
+		}
+	}
+	return false
 }
 
 func waitUntil(t *testing.T, cond func() bool, what string) {

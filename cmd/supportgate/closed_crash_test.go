@@ -28,7 +28,7 @@ func TestKillNineClosedTasks(t *testing.T) {
 	portal.AddUser(7, "Ольга Смирнова", "olga@example.com")
 	up := mailtest.Start(t, false)
 	out := mailtest.Start(t, false)
-	smtpAddr := freePort(t)
+	smtpAddr, httpAddr := freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`
 [smtp]
 listen = %q
@@ -64,7 +64,7 @@ application_token = "tok"
 poll_interval = "1h"
 rate_per_second = 4
 burst = 2
-`, smtpAddr, freePort(t), freePort(t), up.Addr(), out.Addr(), portal.WebhookURL())
+`, smtpAddr, httpAddr, freePort(t), up.Addr(), out.Addr(), portal.WebhookURL())
 	config := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -136,7 +136,9 @@ burst = 2
 			t.Fatalf("after the restart: %d of %d follow-ups done, %d acknowledgements", done(), n, len(out.Messages()))
 		}
 	}
-	time.Sleep(time.Second) // a duplicate would come right behind
+	// The barrier: the restarted gateway's queue is empty, so nothing is
+	// left that could still send or file a second copy.
+	waitUntil(t, func() bool { return queueEmpty(httpAddr) }, "the queue drained")
 	if got := len(portal.Tasks()); got != n+n/2 {
 		t.Errorf("%d tasks, want %d", got, n+n/2)
 	}
