@@ -110,17 +110,7 @@ func (s *Store) Recover() (int, error) {
 	now := time.Now()
 	err := s.Update(func(tx *bolt.Tx) error {
 		jb, db := tx.Bucket(bucketJobs), tx.Bucket(bucketDue)
-		var running []*Job
-		err := jb.ForEach(func(k, v []byte) error {
-			var j Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return err
-			}
-			if j.State == Running {
-				running = append(running, &j)
-			}
-			return nil
-		})
+		running, err := jobsIn(jb, Running)
 		if err != nil {
 			return err
 		}
@@ -217,6 +207,22 @@ func (s *Store) Jobs() ([]*Job, error) {
 			out = append(out, &j)
 			return nil
 		})
+	})
+	return out, err
+}
+
+// jobsIn reads every job in state from the jobs bucket.
+func jobsIn(jb *bolt.Bucket, state string) ([]*Job, error) {
+	var out []*Job
+	err := jb.ForEach(func(k, v []byte) error {
+		var j Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return err
+		}
+		if j.State == state {
+			out = append(out, &j)
+		}
+		return nil
 	})
 	return out, err
 }

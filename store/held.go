@@ -42,17 +42,7 @@ func (s *Store) ReleaseHeld() (int, error) {
 	now := time.Now()
 	err := s.Update(func(tx *bolt.Tx) error {
 		jb, db := tx.Bucket(bucketJobs), tx.Bucket(bucketDue)
-		var held []*Job
-		err := jb.ForEach(func(k, v []byte) error {
-			var j Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return err
-			}
-			if j.State == Held {
-				held = append(held, &j)
-			}
-			return nil
-		})
+		held, err := jobsIn(jb, Held)
 		if err != nil {
 			return err
 		}
